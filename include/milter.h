@@ -1,0 +1,21 @@
+/*
+ * milter.h - the libmilter adapter: callbacks that gather a transaction
+ * and apply the core's verdict, and the configuration they read.
+ */
+#ifndef SJM_MILTER_H
+#define SJM_MILTER_H
+
+#include <libmilter/mfapi.h>
+#include "config.h"
+
+extern struct smfiDesc sjm_milter_desc;
+
+/* Install CFG (takes the reference) as the one new transactions use. */
+void sjm_milter_set_config(sjm_config *cfg);
+/* A reference to the current configuration (unref when done). */
+sjm_config *sjm_milter_get_config(void);
+
+/* Connections currently open, for a clean stop. */
+int sjm_milter_active_connections(void);
+
+#endif

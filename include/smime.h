@@ -1,0 +1,35 @@
+/*
+ * smime.h - S/MIME detection and signature stripping over a whole
+ * message (SPEC section 4).  Reads the headers and the spooled body of a
+ * transaction and writes its outcome into a verdict: the signature
+ * summary, top-level Content-* header edits and a replacement body.
+ */
+#ifndef SJM_SMIME_H
+#define SJM_SMIME_H
+
+#include "config.h"
+#include "txn.h"
+
+/*
+ * From the top-level headers alone: can stripping (STRIP true) or a
+ * scan possibly change or need the body?  FALSE lets the adapter skip
+ * the body entirely.
+ */
+gboolean sjm_smime_wants_body(const sjm_config *cfg, const sjm_txn *txn, gboolean strip);
+
+/*
+ * Sets v->signature to none|preserved|stripped(detached|opaque|...)|
+ * encrypted|malformed|skipped and, when stripping, adds header edits and
+ * v->new_body.  txn->body may be NULL (body was skipped): then only the
+ * headers are classified.  Returns FALSE only on an internal failure
+ * (out of memory, temp file write error); the message then passes per
+ * on_error and v is left for the caller to reset.
+ */
+gboolean sjm_smime_process(const sjm_config *cfg, const sjm_txn *txn,
+                           gboolean strip, sjm_verdict *v);
+
+/* Library initialisation (GMime, OpenSSL), once per process. */
+void sjm_smime_init(void);
+void sjm_smime_shutdown(void);
+
+#endif

@@ -1,0 +1,362 @@
+/*
+ * main.c - command line, daemon start-up and signals.
+ *
+ * Start-up follows the order a milter run as root needs: read and check
+ * the configuration, create the socket (it may live in a root-owned
+ * directory), then give up root (group first, then user).  libmilter's
+ * own signal thread treats SIGHUP as "stop"; to make SIGHUP a reload,
+ * the main thread waits for signals itself and runs libmilter in a
+ * second thread.  Linux gives a process-directed signal to the main
+ * thread first when it is waiting for it, so libmilter never sees one.
+ */
+#include "autoconfig.h"
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+#include <gmime/gmime.h>
+#include "config.h"
+#include "inspect.h"
+#include "log.h"
+#include "milter.h"
+#include "smime.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+
+#define STOP_GRACE_SECONDS 60
+
+typedef struct {
+    const char *config_path;
+    const char *socket_override;
+    const char *user_override;
+    gboolean foreground;
+} run_opts;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: smime-journal-milter [-c FILE] [-f] [-p SOCKET] [-u USER[:GROUP]]\n"
+            "       smime-journal-milter [-c FILE] -n\n"
+            "       smime-journal-milter [-c FILE] --print-config\n"
+            "       smime-journal-milter -V\n"
+            "       smime-journal-milter [-c FILE] --inspect MESSAGE --from ADDR --rcpt ADDR\n"
+            "               [--rcpt ADDR ...] [--client-addr IP] [--auth NAME] [--output FILE]\n");
+}
+
+static void print_version(void)
+{
+    unsigned int maj = 0, min = 0, pl = 0;
+
+    smfi_version(&maj, &min, &pl);
+    printf("smime-journal-milter %s\n", PACKAGE_VERSION);
+    printf("libmilter %u.%u.%u\n", maj, min, pl);
+    printf("GMime %u.%u.%u\n", gmime_major_version, gmime_minor_version, gmime_micro_version);
+    printf("GLib %u.%u.%u\n", glib_major_version, glib_minor_version, glib_micro_version);
+    printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
+}
+
+/* Load PATH and apply command-line overrides; prints problems to STDERR-like log. */
+static sjm_config *load_config(const char *path, const run_opts *o, gboolean to_stderr)
+{
+    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+    sjm_config *cfg = sjm_config_load(path, errors);
+
+    for (guint i = 0; i < errors->len; i++) {
+        if (to_stderr)
+            fprintf(stderr, "%s\n", (char *)g_ptr_array_index(errors, i));
+        else
+            sjm_log(LOG_ERR, "%s", (char *)g_ptr_array_index(errors, i));
+    }
+    g_ptr_array_free(errors, TRUE);
+    if (cfg && o) {
+        if (o->socket_override) {
+            g_free(cfg->socket);
+            cfg->socket = g_strdup(o->socket_override);
+        }
+        if (o->user_override) {
+            g_free(cfg->user);
+            cfg->user = g_strdup(o->user_override);
+        }
+    }
+    return cfg;
+}
+
+/* Path of a unix socket spec, or NULL for inet sockets. */
+static char *socket_path(const char *spec)
+{
+    if (g_str_has_prefix(spec, "local:"))
+        return g_strdup(spec + 6);
+    if (g_str_has_prefix(spec, "unix:"))
+        return g_strdup(spec + 5);
+    if (spec[0] == '/')
+        return g_strdup(spec);
+    return NULL;
+}
+
+static gboolean resolve_user(const char *spec, uid_t *uid, gid_t *gid, char **name)
+{
+    char **parts = g_strsplit(spec, ":", 2);
+    struct passwd *pw = getpwnam(parts[0]);
+    gboolean ok = FALSE;
+
+    if (!pw) {
+        sjm_log(LOG_ERR, "user %s does not exist", parts[0]);
+        goto out;
+    }
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    *name = g_strdup(pw->pw_name);
+    if (parts[1]) {
+        struct group *gr = getgrnam(parts[1]);
+        if (!gr) {
+            sjm_log(LOG_ERR, "group %s does not exist", parts[1]);
+            goto out;
+        }
+        *gid = gr->gr_gid;
+    }
+    ok = TRUE;
+out:
+    g_strfreev(parts);
+    return ok;
+}
+
+/*
+ * Create the listening socket as root, hand it to the target user and
+ * give up root.  The socket is mode 0660 so that the MTA, put in the
+ * filter's group, can connect.
+ */
+static gboolean open_socket_and_drop(const sjm_config *cfg)
+{
+    char *path = socket_path(cfg->socket);
+    gboolean change_user = cfg->user[0] != '\0' && geteuid() == 0;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    char *name = NULL;
+    gboolean ok = FALSE;
+
+    if (change_user && !resolve_user(cfg->user, &uid, &gid, &name))
+        goto out;
+    if (path) {
+        char *dir = g_path_get_dirname(path);
+        if (g_mkdir_with_parents(dir, 0750) == 0 && change_user)
+            if (chown(dir, uid, gid) != 0)
+                sjm_log(LOG_WARNING, "cannot chown %s: %s", dir, g_strerror(errno));
+        g_free(dir);
+    }
+    if (smfi_setconn((char *)cfg->socket) != MI_SUCCESS) {
+        sjm_log(LOG_ERR, "bad socket %s", cfg->socket);
+        goto out;
+    }
+    if (smfi_register(sjm_milter_desc) != MI_SUCCESS) {
+        sjm_log(LOG_ERR, "smfi_register failed");
+        goto out;
+    }
+    mode_t old = umask(0117);
+    int rc = smfi_opensocket(true);   /* true: remove a stale socket first */
+    umask(old);
+    if (rc != MI_SUCCESS) {
+        sjm_log(LOG_ERR, "cannot open socket %s", cfg->socket);
+        goto out;
+    }
+    if (change_user) {
+        if (path && chown(path, uid, gid) != 0) {
+            sjm_log(LOG_ERR, "cannot chown %s: %s", path, g_strerror(errno));
+            goto out;
+        }
+        if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+            sjm_log(LOG_ERR, "cannot change to user %s: %s", cfg->user, g_strerror(errno));
+            goto out;
+        }
+        if (setuid(0) == 0) {
+            sjm_log(LOG_ERR, "privileges could be regained after dropping them; refusing to run");
+            goto out;
+        }
+    }
+    ok = TRUE;
+out:
+    g_free(name);
+    g_free(path);
+    return ok;
+}
+
+static int milter_rc = MI_SUCCESS;
+
+static void *milter_thread(void *arg)
+{
+    (void)arg;
+    int rc = smfi_main();
+    milter_rc = rc;
+    if (rc != MI_SUCCESS)
+        sjm_log(LOG_ERR, "milter loop failed");
+    /* Wake the main thread whichever way the loop ended. */
+    kill(getpid(), SIGUSR2);
+    return NULL;
+}
+
+static int run_daemon(const run_opts *o)
+{
+    sjm_config *cfg = load_config(o->config_path, o, TRUE);
+    sigset_t set;
+    pthread_t tid;
+    int sig;
+    gboolean milter_ended = FALSE;
+
+    if (!cfg)
+        return EX_CONFIG;
+    sjm_log_open("smime-journal-milter", o->foreground, TRUE);
+    if (!o->foreground && daemon(0, 0) != 0) {
+        sjm_log(LOG_ERR, "cannot become a daemon: %s", g_strerror(errno));
+        return EX_OSERR;
+    }
+
+    /* Blocked before any thread exists, so every thread inherits it. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR2);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    sjm_smime_init();
+    if (!open_socket_and_drop(cfg)) {
+        sjm_config_unref(cfg);
+        return EX_UNAVAILABLE;
+    }
+    sjm_milter_set_config(cfg);
+    if (pthread_create(&tid, NULL, milter_thread, NULL) != 0) {
+        sjm_log(LOG_ERR, "cannot start the milter thread");
+        return EX_OSERR;
+    }
+    sjm_log(LOG_INFO, "starting: version %s, config %s, socket %s", PACKAGE_VERSION,
+            o->config_path, cfg->socket);
+
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            sjm_config *fresh = load_config(o->config_path, o, FALSE);
+            if (!fresh) {
+                sjm_log(LOG_ERR, "reload of %s failed; keeping the running configuration",
+                        o->config_path);
+                continue;
+            }
+            sjm_config *running = sjm_milter_get_config();
+            if (strcmp(fresh->socket, running->socket) != 0 || strcmp(fresh->user, running->user) != 0)
+                sjm_log(LOG_WARNING, "socket and user changes take effect only at restart");
+            sjm_config_unref(running);
+            sjm_milter_set_config(fresh);
+            sjm_log(LOG_INFO, "reloaded configuration from %s", o->config_path);
+            continue;
+        }
+        milter_ended = (sig == SIGUSR2);
+        break;
+    }
+
+    if (!milter_ended) {
+        sjm_log(LOG_INFO, "stopping on signal %d; letting open connections finish", sig);
+        smfi_stop();
+    }
+    pthread_join(tid, NULL);
+    /* libmilter has stopped listening; finish transactions in flight. */
+    for (int waited = 0; sjm_milter_active_connections() > 0 && waited < STOP_GRACE_SECONDS * 10; waited++)
+        g_usleep(100000);
+    if (sjm_milter_active_connections() > 0)
+        sjm_log(LOG_WARNING, "stopping with %d connection(s) still open", sjm_milter_active_connections());
+    sjm_log(LOG_INFO, "stopped");
+    sjm_milter_set_config(NULL);
+    sjm_smime_shutdown();
+    sjm_log_close();
+    return milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_INSPECT = 256, OPT_FROM, OPT_RCPT, OPT_CLIENT, OPT_AUTH, OPT_OUTPUT, OPT_PRINT };
+    static const struct option longopts[] = {
+        {"inspect", required_argument, NULL, OPT_INSPECT},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"rcpt", required_argument, NULL, OPT_RCPT},
+        {"client-addr", required_argument, NULL, OPT_CLIENT},
+        {"auth", required_argument, NULL, OPT_AUTH},
+        {"output", required_argument, NULL, OPT_OUTPUT},
+        {"print-config", no_argument, NULL, OPT_PRINT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    run_opts o = {sjm_config_default_path(), NULL, NULL, FALSE};
+    sjm_inspect_args ia = {0};
+    gboolean check_only = FALSE, print_config = FALSE;
+    int opt, rc;
+
+    ia.rcpts = g_ptr_array_new();
+    while ((opt = getopt_long(argc, argv, "c:fp:u:nVh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': o.config_path = optarg; break;
+        case 'f': o.foreground = TRUE; break;
+        case 'p': o.socket_override = optarg; break;
+        case 'u': o.user_override = optarg; break;
+        case 'n': check_only = TRUE; break;
+        case 'V': print_version(); return 0;
+        case 'h': usage(stdout); return 0;
+        case OPT_INSPECT: ia.message_path = optarg; break;
+        case OPT_FROM: ia.from = optarg; break;
+        case OPT_RCPT: g_ptr_array_add(ia.rcpts, optarg); break;
+        case OPT_CLIENT: ia.client_addr = optarg; break;
+        case OPT_AUTH: ia.auth_name = optarg; break;
+        case OPT_OUTPUT: ia.output_path = optarg; break;
+        case OPT_PRINT: print_config = TRUE; break;
+        default: usage(stderr); return EX_USAGE;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+
+    if (check_only || print_config) {
+        sjm_config *cfg = load_config(o.config_path, &o, TRUE);
+        if (!cfg)
+            return EX_CONFIG;
+        if (print_config)
+            sjm_config_print(cfg, stdout);
+        else
+            printf("%s: configuration OK\n", o.config_path);
+        sjm_config_unref(cfg);
+        return 0;
+    }
+
+    if (ia.message_path) {
+        if (!ia.from || ia.rcpts->len == 0) {
+            fprintf(stderr, "smime-journal-milter: --inspect needs --from and at least one --rcpt\n");
+            return EX_USAGE;
+        }
+        sjm_config *cfg = load_config(o.config_path, &o, TRUE);
+        if (!cfg)
+            return EX_CONFIG;
+        sjm_log_open("smime-journal-milter", TRUE, FALSE);
+        sjm_smime_init();
+        rc = sjm_inspect_run(cfg, &ia);
+        sjm_smime_shutdown();
+        sjm_config_unref(cfg);
+        g_ptr_array_free(ia.rcpts, TRUE);
+        return rc;
+    }
+    if (ia.from || ia.rcpts->len || ia.client_addr || ia.auth_name || ia.output_path) {
+        fprintf(stderr, "smime-journal-milter: --from/--rcpt/--client-addr/--auth/--output go with --inspect\n");
+        return EX_USAGE;
+    }
+    g_ptr_array_free(ia.rcpts, TRUE);
+    return run_daemon(&o);
+}

@@ -1,0 +1,163 @@
+/*
+ * txn.c - construction and teardown of transactions and verdicts.
+ */
+#include <string.h>
+#include "txn.h"
+#include "addrmatch.h"
+
+static void free_header(gpointer p)
+{
+    sjm_header *h = p;
+    g_free(h->name);
+    g_free(h->value);
+    g_free(h);
+}
+
+sjm_txn *sjm_txn_new(void)
+{
+    sjm_txn *t = g_new0(sjm_txn, 1);
+    t->queue_id = g_strdup("NOQUEUE");
+    t->client_addr = g_strdup("");
+    t->sender = g_strdup("");
+    t->rcpts = g_ptr_array_new_with_free_func(g_free);
+    t->headers = g_ptr_array_new_with_free_func(free_header);
+    t->start_us = g_get_monotonic_time();
+    return t;
+}
+
+void sjm_txn_free(sjm_txn *t)
+{
+    if (!t)
+        return;
+    g_free(t->queue_id);
+    g_free(t->client_addr);
+    g_free(t->auth_name);
+    g_free(t->sender);
+    g_ptr_array_free(t->rcpts, TRUE);
+    g_ptr_array_free(t->headers, TRUE);
+    sjm_spool_free(t->body);
+    g_free(t);
+}
+
+void sjm_txn_set_sender(sjm_txn *t, const char *raw)
+{
+    g_free(t->sender);
+    t->sender = sjm_addr_normalize(raw);
+}
+
+void sjm_txn_add_rcpt(sjm_txn *t, const char *raw)
+{
+    g_ptr_array_add(t->rcpts, sjm_addr_normalize(raw));
+}
+
+void sjm_txn_add_header(sjm_txn *t, const char *name, const char *value)
+{
+    sjm_header *h = g_new(sjm_header, 1);
+    h->name = g_strdup(name);
+    h->value = g_strdup(value);
+    g_ptr_array_add(t->headers, h);
+}
+
+const char *sjm_txn_header(const sjm_txn *t, const char *name)
+{
+    for (guint i = 0; i < t->headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(t->headers, i);
+        if (g_ascii_strcasecmp(h->name, name) == 0)
+            return h->value;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------ verdict */
+
+static void free_edit(gpointer p)
+{
+    sjm_header_edit *e = p;
+    g_free(e->name);
+    g_free(e->value);
+    g_free(e);
+}
+
+static void free_rcpt_add(gpointer p)
+{
+    sjm_rcpt_add *r = p;
+    g_free(r->addr);
+    g_free(r->esmtp_args);
+    g_free(r);
+}
+
+sjm_verdict *sjm_verdict_new(void)
+{
+    sjm_verdict *v = g_new0(sjm_verdict, 1);
+    v->action = SJM_ACTION_CONTINUE;
+    v->header_edits = g_ptr_array_new_with_free_func(free_edit);
+    v->rcpt_adds = g_ptr_array_new_with_free_func(free_rcpt_add);
+    v->signature = g_strdup("none");
+    v->journal = g_strdup("disabled");
+    v->extra = g_string_new(NULL);
+    return v;
+}
+
+void sjm_verdict_free(sjm_verdict *v)
+{
+    if (!v)
+        return;
+    g_free(v->reply_code);
+    g_free(v->reply_xcode);
+    g_free(v->reply_text);
+    g_ptr_array_free(v->header_edits, TRUE);
+    g_ptr_array_free(v->rcpt_adds, TRUE);
+    sjm_spool_free(v->new_body);
+    g_free(v->signature);
+    g_free(v->journal);
+    g_string_free(v->extra, TRUE);
+    g_free(v);
+}
+
+void sjm_verdict_add_header(sjm_verdict *v, sjm_header_op op, int index,
+                            const char *name, const char *value)
+{
+    sjm_header_edit *e = g_new(sjm_header_edit, 1);
+    e->op = op;
+    e->index = index;
+    e->name = g_strdup(name);
+    e->value = g_strdup(value);
+    g_ptr_array_add(v->header_edits, e);
+}
+
+void sjm_verdict_add_rcpt(sjm_verdict *v, const char *addr, const char *esmtp_args)
+{
+    sjm_rcpt_add *r = g_new(sjm_rcpt_add, 1);
+    r->addr = g_strdup(addr);
+    r->esmtp_args = g_strdup(esmtp_args);
+    g_ptr_array_add(v->rcpt_adds, r);
+}
+
+void sjm_verdict_set_reply(sjm_verdict *v, sjm_action action, const char *code,
+                           const char *xcode, const char *text)
+{
+    v->action = action;
+    g_free(v->reply_code);
+    g_free(v->reply_xcode);
+    g_free(v->reply_text);
+    v->reply_code = g_strdup(code);
+    v->reply_xcode = g_strdup(xcode);
+    v->reply_text = g_strdup(text);
+}
+
+void sjm_verdict_set_signature(sjm_verdict *v, const char *summary)
+{
+    g_free(v->signature);
+    v->signature = g_strdup(summary);
+}
+
+void sjm_verdict_set_journal(sjm_verdict *v, const char *summary)
+{
+    g_free(v->journal);
+    v->journal = g_strdup(summary);
+}
+
+void sjm_verdict_add_extra(sjm_verdict *v, const char *key, const char *value)
+{
+    g_string_append_printf(v->extra, " %s=%s", key, value);
+}
