@@ -1,0 +1,211 @@
+#!/bin/bash
+# The Debian package, end to end: build it with dpkg-buildpackage from a
+# copy of the source tree, install it with apt-get, check what it put on
+# the system, run the installed filter the way the systemd unit does (as
+# its user, in the foreground, without privileges) behind a private
+# Postfix, send one message through it, stop it and purge the package.
+#
+# It installs system-wide, so it runs only with SJM_PACKAGE_TEST=1.
+# Needs: root, dpkg-dev, debhelper, fakeroot, the build dependencies of
+# packaging/debian/control, postfix, python3.
+set -u
+
+if [ "${SJM_PACKAGE_TEST:-}" != 1 ]; then
+    echo "SKIP: the package test installs and purges a .deb system-wide; set SJM_PACKAGE_TEST=1 to run it"
+    exit 77
+fi
+
+srcdir=${abs_top_srcdir:?abs_top_srcdir is not set (run through make check)}
+PKG=smime-journal-milter
+SOCK=/var/spool/postfix/$PKG/milter.sock
+
+passed=0
+failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+bad() { echo "not ok - $1"; failed=$((failed + 1)); }
+check() { local what=$1; shift; if "$@" >/dev/null; then ok "$what"; else bad "$what"; fi; }
+die() { echo "FAIL: $*"; failed=$((failed + 1)); exit 1; }
+
+if [ "$(id -u)" != 0 ]; then
+    die "the package test installs a package and must run as root"
+fi
+for tool in dpkg-buildpackage dh fakeroot apt-get postfix python3 setpriv; do
+    command -v "$tool" >/dev/null \
+        || die "$tool is not installed (apt-get install -y dpkg-dev debhelper fakeroot postfix python3 util-linux)"
+done
+if dpkg-query -W -f='${Status}' "$PKG" 2>/dev/null | grep -q 'ok installed'; then
+    die "$PKG is already installed here; the test would purge it (and its configuration)"
+fi
+
+work=$(mktemp -d /var/tmp/sjm-package.XXXXXX)
+installed=0
+
+purge() {
+    [ "$installed" = 1 ] || return 0
+    apt-get purge -y "$PKG" >"$work/purge.log" 2>&1
+    installed=0
+}
+
+# The harness's own trap (Postfix, filter) runs first, then the package
+# goes, whatever happened.
+. "$srcdir/tests/lib/e2e.sh"
+eval "$(declare -f e2e_cleanup | sed '1s/^e2e_cleanup/e2e_cleanup_harness/')"
+e2e_cleanup() {
+    local status=$?
+    (exit "$status")
+    (e2e_cleanup_harness)
+    purge
+    rm -rf "$work"
+    echo "$passed passed, $failed failed"
+    exit "$status"
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ build
+# SJM_PACKAGE_DEB=/path/to/x.deb tests an already built package instead.
+if [ -n "${SJM_PACKAGE_DEB:-}" ]; then
+    deb=$SJM_PACKAGE_DEB
+    [ -f "$deb" ] || die "SJM_PACKAGE_DEB=$deb does not exist"
+    echo "# testing the prebuilt $deb, not building one"
+else
+    # A copy of the tree as git sees it (tracked files and new ones that
+    # are not ignored), so no build output of the developer's leaks in;
+    # from a release tarball, the tree as it is.
+    mkdir "$work/src"
+    if git -C "$srcdir" rev-parse --git-dir >/dev/null 2>&1; then
+        (cd "$srcdir" && git ls-files -z -co --exclude-standard | xargs -0 tar -cf - --no-recursion) \
+            | tar -xf - -C "$work/src" || die "cannot copy the source tree"
+    else
+        cp -a "$srcdir/." "$work/src/" || die "cannot copy the source tree"
+    fi
+    rm -rf "$work/src/debian"
+    cp -a "$work/src/packaging/debian" "$work/src/debian"
+
+    if (cd "$work/src" && dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then
+        ok "dpkg-buildpackage -us -uc -b"
+    else
+        tail -n 40 "$work/build.log"
+        die "dpkg-buildpackage failed (log above)"
+    fi
+    deb=$(ls "$work"/${PKG}_*.deb 2>/dev/null | head -1)
+    [ -n "$deb" ] || die "no .deb in $work"
+    if grep -qE '^PASS: tests/unit/' "$work/build.log" \
+        && ! grep -qE '^(FAIL|ERROR): ' "$work/build.log"; then
+        ok "the unit tests ran and passed in the package build ($(grep -c '^PASS: tests/unit/' "$work/build.log"))"
+    else
+        bad "no passing unit test run in the package build log"
+    fi
+fi
+contents=$(dpkg-deb -c "$deb")
+for f in ./usr/sbin/$PKG ./etc/$PKG.conf ./lib/systemd/system/$PKG.service \
+    ./usr/share/man/man8/$PKG.8.gz ./usr/share/man/man5/$PKG.conf.5.gz \
+    ./usr/share/doc/$PKG/README.Debian ./usr/share/doc/$PKG/examples/postfix-main.cf.snippet \
+    ./usr/share/doc/$PKG/examples/sendmail.mc.snippet; do
+    check "the .deb contains ${f#.}" grep -q " $f\$" <<<"$contents"
+done
+
+# ---------------------------------------------------------------- install
+# Postfix's own group membership is the postinst's to add: start without it.
+if id -nG postfix 2>/dev/null | tr ' ' '\n' | grep -qx "$PKG"; then
+    gpasswd -d postfix "$PKG" >/dev/null 2>&1
+fi
+if apt-get install -y "$deb" >"$work/install.log" 2>&1; then
+    installed=1
+    ok "apt-get install ./$(basename "$deb")"
+else
+    tail -n 30 "$work/install.log"
+    die "apt-get install failed (log above)"
+fi
+
+check "system user $PKG exists" getent passwd "$PKG"
+check "its login shell is nologin" \
+    bash -c "getent passwd $PKG | cut -d: -f7 | grep -q nologin"
+check "group $PKG exists" getent group "$PKG"
+check "postfix is in group $PKG" bash -c "id -nG postfix | tr ' ' '\n' | grep -qx $PKG"
+check "socket directory $(dirname "$SOCK") is $PKG:$PKG 0750" \
+    test "$(stat -c '%U:%G %a' "$(dirname "$SOCK")")" = "$PKG:$PKG 750"
+unit=$(ls /lib/systemd/system/$PKG.service /usr/lib/systemd/system/$PKG.service 2>/dev/null | head -1)
+check "the unit is installed" test -n "$unit"
+check "/etc/$PKG.conf is a conffile" \
+    bash -c "dpkg-query -W -f='\${Conffiles}' $PKG | grep -q ' /etc/$PKG.conf '"
+check "the installed configuration puts the socket in Postfix's chroot" \
+    grep -qx "socket = local:$SOCK" /etc/$PKG.conf
+check "man page $PKG(8) is installed" man -w 8 "$PKG"
+check "man page $PKG.conf(5) is installed" man -w 5 "$PKG.conf"
+check "$PKG -n passes on the installed configuration" /usr/sbin/$PKG -n
+check "$PKG -V runs" bash -c "/usr/sbin/$PKG -V | grep -q '^$PKG '"
+
+# ------------------------------------------------------------------- run
+# ExecStart= of the installed unit, run as the unit runs it: its User= and
+# Group= with the user's groups, no capabilities, no new privileges, its
+# UMask=, a private TMPDIR.
+read -r -a execstart <<<"$(sed -n 's/^ExecStart=//p' "$unit")"
+[ "${#execstart[@]}" -gt 0 ] || die "no ExecStart= in $unit"
+unit_user=$(sed -n 's/^User=//p' "$unit")
+unit_group=$(sed -n 's/^Group=//p' "$unit")
+unit_umask=$(sed -n 's/^UMask=//p' "$unit")
+mkdir -m 0700 "$work/tmp" && chown "$unit_user:$unit_group" "$work/tmp"
+
+e2e_start_filter() {
+    rm -f "$SOCK"
+    (
+        umask "${unit_umask:-0022}"
+        exec setpriv --reuid="$unit_user" --regid="$unit_group" --init-groups \
+            --no-new-privs --inh-caps=-all --bounding-set=-all \
+            env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin TMPDIR="$work/tmp" "${execstart[@]}"
+    ) >>"$E2E_DIR/filter.log" 2>&1 &
+    E2E_FILTER_PID=$!
+    local _
+    for _ in $(seq 1 300); do
+        [ -S "$SOCK" ] && return 0
+        kill -0 "$E2E_FILTER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$E2E_DIR/filter.log"
+    e2e_fail "the installed filter did not create $SOCK"
+}
+
+# Postfix talks to the package's socket, as main.cf would after
+# postfix-main.cf.snippet (an absolute path: this Postfix is not chrooted).
+SJM_BIN=/usr/sbin/$PKG
+E2E_EXTRA_MAIN_CF="smtpd_milters = unix:$SOCK\nnon_smtpd_milters = unix:$SOCK"
+e2e_start /etc/$PKG.conf
+
+check "the filter runs as $unit_user" \
+    test "$(awk '/^Uid:/ { print $2 }' "/proc/$E2E_FILTER_PID/status")" = "$(id -u "$unit_user")"
+check "the socket is $unit_user:$unit_group 0660" \
+    test "$(stat -c '%U:%G %a' "$SOCK")" = "$unit_user:$unit_group 660"
+
+msg=$work/message.eml
+printf 'From: Alice <alice@corp.example>\r\nTo: Bob <bob@example.net>\r\nSubject: package test\r\nMessage-ID: <package-test@corp.example>\r\nDate: Mon, 23 Nov 2026 12:00:00 +0000\r\n\r\nHello from the package test.\r\n' >"$msg"
+sent() { e2e_send "$msg" alice@corp.example bob@example.net >"$work/send.out" 2>&1; }
+check "Postfix accepts a message through the installed filter" sent
+check "the queue drains" e2e_wait_idle 60
+check "the recipient got the message" test "$(e2e_count bob@example.net)" = 1
+check "the journal mailbox got a copy" test "$(e2e_count journal@archive.example.com)" = 1
+delivered=$(e2e_messages bob@example.net | head -1)
+check "the delivered message carries the journal mark" \
+    grep -qi '^X-SMIME-Journal-Milter-Journaled:' "${delivered:-/nonexistent}"
+check "the filter logged the per-message line" \
+    grep -qE ': from=<alice@corp.example> rcpts=1 signature=none journal=added:journal@archive.example.com.* time=[0-9.]+ms' \
+    "$(e2e_filter_log)"
+
+e2e_stop_filter
+check "the filter stops cleanly on SIGTERM" test "${E2E_FILTER_STATUS:-1}" = 0
+check "it logged its stop" grep -q 'stopped' "$(e2e_filter_log)"
+
+# ----------------------------------------------------------------- purge
+purge_log=$work/purge.log
+if apt-get purge -y "$PKG" >"$purge_log" 2>&1; then
+    installed=0
+    ok "apt-get purge $PKG"
+else
+    tail -n 20 "$purge_log"
+    bad "apt-get purge failed"
+fi
+check "the binary is gone" test ! -e /usr/sbin/$PKG
+check "the configuration is gone" test ! -e /etc/$PKG.conf
+check "the socket directory is gone" test ! -e "$(dirname "$SOCK")"
+
+[ "$failed" -eq 0 ]
