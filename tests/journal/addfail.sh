@@ -29,8 +29,8 @@ cleanup() {
 trap cleanup EXIT
 
 pass=0 fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $1"; fail=$((fail + 1)); }
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+bad() { echo "not ok - $1"; fail=$((fail + 1)); }
 
 # start_filter NAME ON_FAILURE -> socket path in $sock, log in $work/NAME.log
 start_filter() {
