@@ -195,12 +195,9 @@ static GString *prescan(loader *ld, const char *text)
                 g_hash_table_insert(ld->lines, k, GUINT_TO_POINTER(lineno));
             }
         }
-        /* GKeyFile treats backslashes as escapes; values here are literal. */
-        char **bs = g_strsplit(value, "\\", -1);
-        char *escaped = g_strjoinv("\\\\", bs);
-        g_strfreev(bs);
-        g_string_append_printf(clean, "%s=%s\n", key, escaped);
-        g_free(escaped);
+        /* Values are read with g_key_file_get_value, which does not
+         * unescape: backslashes stay literal, as administrators expect. */
+        g_string_append_printf(clean, "%s=%s\n", key, value);
     }
     g_free(section);
     g_strfreev(lines);

@@ -1248,7 +1248,7 @@ START_TEST(test_malformed_nul_and_long_header)
     char *msg = sign_message(TEXT_ENTITY, rsa_id, CMS_DETACHED);
     gsize len = strlen(msg);
     /* NUL inside the signed part's header. */
-    char *copy = g_memdup2(msg, len);
+    char *copy = g_memdup2(msg, len + 1);   /* keep the NUL for strstr */
     char *ct = strstr(copy, "charset=utf-8");
     ct[3] = '\0';
     check_malformed(copy, len);

@@ -1,0 +1,33 @@
+#!/bin/bash
+# A second build of the whole tree with AddressSanitizer and
+# UndefinedBehaviorSanitizer (configure --enable-sanitizers), in its own
+# build directory, running the unit tests and the --inspect/config
+# suites against the sanitized binary.  Any sanitizer report fails.
+set -u
+build=$abs_top_builddir/asan-build
+mkdir -p "$build"
+cd "$build" || exit 1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+if [ ! -f Makefile ]; then
+    "$abs_top_srcdir/configure" -q --enable-sanitizers >configure.out 2>&1 \
+        || { cat configure.out; echo "FAIL: configure --enable-sanitizers"; exit 1; }
+fi
+make -j"$(nproc)" >build.out 2>&1 || { tail -n 40 build.out; echo "FAIL: sanitized build"; exit 1; }
+units=$(cd "$abs_top_srcdir" && ls tests/unit/test_*.c | sed 's/\.c$//' | tr '\n' ' ')
+scripts="tests/config/run.sh tests/inspect/run.sh"
+grep -q "tests/smime/corpus.sh" "$abs_top_srcdir/Makefile.am" && scripts="$scripts tests/smime/corpus.sh"
+make check TESTS="$units $scripts" >check.out 2>&1
+status=$?
+grep -E '^(PASS|FAIL|ERROR|XFAIL|SKIP):|^# ' check.out
+for log in $units $scripts; do
+    f=${log%.sh}.log
+    [ -f "$f" ] || f=$log.log
+    if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" >/dev/null 2>&1; then
+        echo "--- sanitizer report in $f"
+        grep -A 25 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" | head -n 60
+        status=1
+    fi
+done
+[ "$status" -eq 0 ] && echo "ASan/UBSan: every test above passed with no sanitizer report"
+exit "$status"

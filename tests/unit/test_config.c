@@ -1,0 +1,198 @@
+/* Unit tests: configuration loader, sizes, CIDR lists. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "config.h"
+#include "netlist.h"
+
+static char *write_temp(const char *text)
+{
+    char *path = g_strdup("/tmp/sjm-test-config-XXXXXX");
+    int fd = g_mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    return path;
+}
+
+static sjm_config *load_text(const char *text, GPtrArray **errors_out)
+{
+    char *path = write_temp(text);
+    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+    sjm_config *c = sjm_config_load(path, errors);
+    unlink(path);
+    g_free(path);
+    if (errors_out)
+        *errors_out = errors;
+    else
+        g_ptr_array_free(errors, TRUE);
+    return c;
+}
+
+START_TEST(defaults_match_spec)
+{
+    sjm_config *c = sjm_config_new_default();
+    ck_assert_str_eq(c->socket, "local:/run/smime-journal-milter/milter.sock");
+    ck_assert_int_eq(c->on_error, SJM_ON_ERROR_TEMPFAIL);
+    ck_assert_uint_eq(c->max_scan_size, 64ULL * 1024 * 1024);
+    ck_assert_uint_eq(c->max_mime_depth, 32);
+    ck_assert_int_eq(c->sig_action, SJM_SIG_ACTION_PRESERVE);
+    ck_assert_int_eq(c->sig_mixed, SJM_SIG_ACTION_PRESERVE);
+    ck_assert(!c->verify_enabled);
+    ck_assert(c->journal_enabled);
+    ck_assert_str_eq(c->journal_recipient, "journal@archive.example.com");
+    ck_assert(c->skip_null_sender && c->skip_read_reports && c->notify_never && c->protect);
+    ck_assert_int_eq(c->journal_on_failure, SJM_ON_ERROR_TEMPFAIL);
+    ck_assert(sjm_netlist_contains(c->trusted_networks, "127.0.0.1"));
+    ck_assert(sjm_netlist_contains(c->trusted_networks, "::1"));
+    ck_assert(!sjm_netlist_contains(c->trusted_networks, "192.0.2.1"));
+    ck_assert_ptr_ne(c->authserv_id, NULL);
+    ck_assert_str_ne(c->authserv_id, "");
+    sjm_config_unref(c);
+}
+END_TEST
+
+START_TEST(shipped_file_loads)
+{
+    const char *top = getenv("abs_top_srcdir");
+    char *path = g_build_filename(top ? top : "..", "etc", "smime-journal-milter.conf", NULL);
+    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+    sjm_config *c = sjm_config_load(path, errors);
+    ck_assert_msg(c != NULL, "shipped config: %s", errors->len ? (char *)errors->pdata[0] : "?");
+    ck_assert_uint_eq(errors->len, 0);
+    sjm_config_unref(c);
+    g_ptr_array_free(errors, TRUE);
+    g_free(path);
+}
+END_TEST
+
+START_TEST(values_lists_and_sites)
+{
+    sjm_config *c = load_text("[signatures]\n"
+                              "action = STRIP\n"
+                              "strip_for = *@Legacy.Example.com , pf-*@corp.example,,\n"
+                              "[journal]\n"
+                              "scope = internal\n"
+                              "local_domains = corp.example, *.corp.example\n"
+                              "sites = corp.example=J-Corp@archive.example; eu.corp.example = j-eu@archive.example;\n"
+                              "skip_null_sender = no\n"
+                              "[milter]\n"
+                              "max_scan_size = 512k\n"
+                              "trusted_networks = 10.0.0.0/8, 2001:db8::/32\n",
+                              NULL);
+    ck_assert_ptr_ne(c, NULL);
+    ck_assert_int_eq(c->sig_action, SJM_SIG_ACTION_STRIP);
+    ck_assert_uint_eq(g_strv_length(c->strip_for), 2);
+    ck_assert_str_eq(c->strip_for[0], "*@legacy.example.com");
+    ck_assert_str_eq(c->strip_for[1], "pf-*@corp.example");
+    ck_assert_int_eq(c->journal_scope, SJM_SCOPE_INTERNAL);
+    ck_assert_uint_eq(c->sites->len, 2);
+    ck_assert_str_eq(((sjm_site *)c->sites->pdata[0])->mailbox, "j-corp@archive.example");
+    ck_assert_str_eq(((sjm_site *)c->sites->pdata[1])->domain, "eu.corp.example");
+    ck_assert(!c->skip_null_sender);
+    ck_assert_uint_eq(c->max_scan_size, 512 * 1024);
+    ck_assert(sjm_netlist_contains(c->trusted_networks, "10.1.2.3"));
+    ck_assert(sjm_netlist_contains(c->trusted_networks, "2001:db8:1::5"));
+    ck_assert(!sjm_netlist_contains(c->trusted_networks, "127.0.0.1"));
+    sjm_config_unref(c);
+}
+END_TEST
+
+START_TEST(errors_carry_file_and_line)
+{
+    GPtrArray *errors;
+    sjm_config *c = load_text("[milter]\n\n# comment\non_error = sometimes\n", &errors);
+    ck_assert_ptr_eq(c, NULL);
+    ck_assert_uint_eq(errors->len, 1);
+    ck_assert_msg(strstr(errors->pdata[0], ":4: key on_error in [milter]") != NULL, "%s",
+                  (char *)errors->pdata[0]);
+    g_ptr_array_free(errors, TRUE);
+}
+END_TEST
+
+START_TEST(backslashes_are_literal)
+{
+    sjm_config *c = load_text("[verify]\nauthserv_id = mx\\01\n", NULL);
+    ck_assert_ptr_ne(c, NULL);
+    ck_assert_str_eq(c->authserv_id, "mx\\01");
+    sjm_config_unref(c);
+}
+END_TEST
+
+START_TEST(sizes)
+{
+    guint64 b;
+    ck_assert(sjm_parse_size("1000", &b) && b == 1000);
+    ck_assert(sjm_parse_size("64M", &b) && b == 64ULL << 20);
+    ck_assert(sjm_parse_size("2g", &b) && b == 2ULL << 30);
+    ck_assert(sjm_parse_size("10KB", &b) && b == 10240);
+    ck_assert(!sjm_parse_size("", &b));
+    ck_assert(!sjm_parse_size("M", &b));
+    ck_assert(!sjm_parse_size("-1", &b));
+    ck_assert(!sjm_parse_size("12T", &b));
+    ck_assert(!sjm_parse_size("99999999999999999999G", &b));
+}
+END_TEST
+
+START_TEST(netlists)
+{
+    char *bad = NULL;
+    sjm_netlist *l = sjm_netlist_parse("192.0.2.0/24, ::1, 10.0.0.1", &bad);
+    ck_assert_ptr_ne(l, NULL);
+    ck_assert(sjm_netlist_contains(l, "192.0.2.200"));
+    ck_assert(sjm_netlist_contains(l, "::ffff:192.0.2.7"));   /* v4-mapped */
+    ck_assert(!sjm_netlist_contains(l, "192.0.3.1"));
+    ck_assert(sjm_netlist_contains(l, "10.0.0.1"));
+    ck_assert(!sjm_netlist_contains(l, "10.0.0.2"));
+    ck_assert(sjm_netlist_contains(l, "::1"));
+    ck_assert(!sjm_netlist_contains(l, "not-an-ip"));
+    ck_assert(!sjm_netlist_contains(l, ""));
+    sjm_netlist_free(l);
+    ck_assert_ptr_eq(sjm_netlist_parse("1.2.3.4/8x", &bad), NULL);
+    ck_assert_str_eq(bad, "1.2.3.4/8x");
+    g_free(bad);
+    l = sjm_netlist_parse("0.0.0.0/0", NULL);
+    ck_assert(sjm_netlist_contains(l, "203.0.113.9"));
+    ck_assert(!sjm_netlist_contains(l, "2001:db8::1"));
+    sjm_netlist_free(l);
+}
+END_TEST
+
+START_TEST(print_shows_every_key)
+{
+    sjm_config *c = sjm_config_new_default();
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    sjm_config_print(c, f);
+    fclose(f);
+    for (const sjm_config_key *k = sjm_config_keys; k->section; k++) {
+        char *line = g_strdup_printf("\n%s = ", k->key);
+        ck_assert_msg(strstr(buf, line) != NULL, "missing %s", k->key);
+        g_free(line);
+    }
+    free(buf);
+    sjm_config_unref(c);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    tcase_add_test(tc, defaults_match_spec);
+    tcase_add_test(tc, shipped_file_loads);
+    tcase_add_test(tc, values_lists_and_sites);
+    tcase_add_test(tc, errors_carry_file_and_line);
+    tcase_add_test(tc, backslashes_are_literal);
+    tcase_add_test(tc, sizes);
+    tcase_add_test(tc, netlists);
+    tcase_add_test(tc, print_shows_every_key);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
