@@ -68,6 +68,10 @@ send upstream alice@corp.example bob@corp.example
 mkmsg "$work/direct.eml" direct alice@corp.example $JOURNAL
 send direct alice@corp.example $JOURNAL
 
+# Local submission (sendmail(1) -> pickup -> non_smtpd_milters).
+mkmsg "$work/local.eml" local alice@corp.example ext@other.example
+e2e_sendmail "$work/local.eml" alice@corp.example ext@other.example || e2e_bad "sendmail(1) submission failed"
+
 # Encrypted S/MIME from Thunderbird, with a Message-ID put on top so the
 # case can be found; everything below it is the corpus file byte for byte.
 { printf 'Message-ID: <enc@test.example>\r\n'; cat "$corpus/alice.env.eml"; } >"$work/enc.eml"
@@ -114,6 +118,11 @@ expect_count "message touching two sites: organisation journal once" $JOURNAL tw
 expect_count "no site touched: organisation journal only" $JOURNAL nosite 1
 expect_count "no site touched: no corp copy" j-corp@archive.example nosite 0
 expect_count "no site touched: no eu copy" j-eu@archive.example nosite 0
+
+# ---- local submission
+expect_count "locally submitted message (sendmail(1)) journaled once" $JOURNAL local 1
+expect_count "locally submitted message reaches the corp site journal once" j-corp@archive.example local 1
+expect_count "locally submitted message delivered" ext@other.example local 1
 
 # ---- multi-hop and the journal mailbox itself
 expect_count "mark from a trusted upstream host: not journaled again" $JOURNAL upstream 0
