@@ -1,0 +1,86 @@
+#!/bin/bash
+# The milter at work, on a fresh Debian 12, as root: installs what it
+# needs, builds, starts a private Postfix on 127.0.0.1 with the filter in
+# front using the shipped etc/smime-journal-milter.conf, sends a handful
+# of real messages and shows what each recipient and the journal got.
+# Everything it starts, it stops.
+set -euo pipefail
+top=$(cd "$(dirname "$0")" && pwd)
+cd "$top"
+scripts/install-deps.sh >/dev/null
+autoreconf -fi >/dev/null 2>&1
+mkdir -p _build
+(cd _build && { [ -f Makefile ] || ../configure -q; } && make -j"$(nproc)" >/dev/null)
+export abs_top_srcdir=$top SJM_BIN=$top/_build/smime-journal-milter
+corpus=$top/../shared/corpus/thunderbird
+[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
+samples=$(mktemp -d)
+set +e
+. tests/lib/e2e.sh
+
+# Sample messages: real Thunderbird S/MIME, and a few made here.
+cp tests/data/plain.eml "$samples/plain.eml"
+cat >"$samples/bounce.eml" <<'MSG'
+From: MAILER-DAEMON@example.com
+To: alice@example.com
+Subject: Undelivered Mail Returned to Sender
+Content-Type: text/plain
+
+Your message could not be delivered.
+MSG
+cat >"$samples/folder-post.eml" <<'MSG'
+From: alice@example.com
+To: public-sales@example.com
+Subject: Price list for the sales folder
+Content-Type: text/plain
+
+Posted to the public folder only.
+MSG
+
+echo "== starting a private Postfix on 127.0.0.1 with smime-journal-milter in front"
+echo "   (config: etc/smime-journal-milter.conf: strip_for = *@legacy.example.com,"
+echo "    journal recipient = journal@archive.example.com, public_folders = public-*@example.com)"
+e2e_start etc/smime-journal-milter.conf
+echo "   Postfix on port $E2E_PORT, instance in $E2E_DIR"
+echo
+
+send() {   # label file from rcpt...
+    local label=$1 file=$2 from=$3
+    shift 3
+    printf '%-46s ' "$label"
+    e2e_send "$file" "$from" "$@" | tail -n 1
+}
+send "plain text -> bob, carol" "$samples/plain.eml" alice@example.com bob@example.com carol@legacy.example.com
+send "detached-signed (Thunderbird) -> bob" "$corpus/alice.dsig.SHA256.multipart.eml" alice@example.com bob@example.com
+send "detached-signed (Thunderbird) -> carol" "$corpus/alice.dsig.SHA256.multipart.eml" alice@example.com carol@legacy.example.com
+send "opaque-signed (Thunderbird) -> carol" "$corpus/alice.sig.SHA256.opaque.eml" alice@example.com carol@legacy.example.com
+send "encrypted (Thunderbird) -> carol" "$corpus/alice.env.eml" alice@example.com carol@legacy.example.com
+send "bounce (MAIL FROM:<>) -> alice" "$samples/bounce.eml" "" alice@example.com
+send "public-folder post -> public-sales" "$samples/folder-post.eml" alice@example.com public-sales@example.com
+e2e_wait_idle 60
+echo
+
+describe() {   # one line per delivered message
+    local f=$1 subj ct sig
+    subj=$(grep -m1 -i '^Subject:' "$f" | cut -c10- | cut -c1-40)
+    ct=$(awk 'BEGIN{IGNORECASE=1} /^$/{exit} /^Content-Type:/{sub(/^Content-Type: */,""); print; exit}' "$f" | cut -d';' -f1)
+    if grep -qi 'application/\(x-\)\?pkcs7-signature' "$f"; then sig="signature kept (detached)"
+    elif grep -qi 'smime-type=signed-data' "$f"; then sig="signature kept (opaque)"
+    elif grep -qi 'smime-type=enveloped-data' "$f"; then sig="encrypted, untouched"
+    else sig="no signature"; fi
+    printf '    %-40s %-26s %s\n' "$subj" "$ct" "$sig"
+}
+for who in bob@example.com carol@legacy.example.com alice@example.com public-sales@example.com journal@archive.example.com; do
+    echo "== $who received $(e2e_count "$who") message(s)"
+    for f in $(e2e_messages "$who"); do describe "$f"; done
+done
+echo
+echo "== the filter's log (one line per message, with Postfix's queue id)"
+grep -E ': [0-9A-F]+: from=' "$(e2e_filter_log)" | sed 's/^smime-journal-milter: /    /'
+echo
+echo "== the same decision without Postfix: --inspect on the opaque-signed message for carol"
+"$SJM_BIN" -c etc/smime-journal-milter.conf --inspect "$corpus/alice.sig.SHA256.opaque.eml" \
+    --from alice@example.com --rcpt carol@legacy.example.com --output /dev/null 2>&1 | sed 's/^/    /'
+rm -rf "$samples"
+echo
+echo "== stopping Postfix and the filter"

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Install everything building and testing needs on Debian 12 (as root).
+# Safe to run again: apt-get skips what is already there.
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: run as root (it calls apt-get)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Postfix asks how to configure the system instance; the tests only run
+# private instances, so the system one gets no configuration.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+packages=(
+    # build
+    build-essential autoconf automake pkg-config
+    libmilter-dev libgmime-3.0-dev libglib2.0-dev libssl-dev check
+    # end-to-end tests and tools they call
+    postfix python3 openssl valgrind miltertest util-linux procps time
+    # packaging and operations tests
+    dpkg-dev debhelper fakeroot systemd groff-base rpm
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# "postfix -c DIR" needs a default main.cf to list DIR in; with "No
+# configuration" there is none yet.
+[ -f /etc/postfix/main.cf ] || printf 'compatibility_level = 3.6\n' >/etc/postfix/main.cf
+echo "install-deps: all build and test dependencies are present"
