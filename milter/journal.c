@@ -367,6 +367,22 @@ void sjm_journal_decision_clear(sjm_journal_decision *d)
 
 /* ------------------------------------------------------------ verdict */
 
+/* Tells a downstream hop that trusts this host not to journal again.  The
+ * host name alone: the journal mailboxes stay undisclosed to the
+ * recipients, who all see this field. */
+static void add_mark(sjm_verdict *v)
+{
+    sjm_verdict_add_header(v, SJM_HDR_ADD, 0, SJM_JOURNAL_MARK_HEADER, g_get_host_name());
+}
+
+static gboolean has_party(const sjm_config *cfg, const sjm_txn *txn)
+{
+    for (guint i = 0; i < txn->rcpts->len; i++)
+        if (!sjm_journal_is_mailbox(cfg, g_ptr_array_index(txn->rcpts, i)))
+            return TRUE;
+    return FALSE;
+}
+
 void sjm_journal_apply(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v)
 {
     /*
@@ -389,6 +405,11 @@ void sjm_journal_apply(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v
             ? g_strdup("disabled") : g_strconcat("skipped:", d.reason, NULL);
         sjm_verdict_set_journal(v, summary);
         g_free(summary);
+        /* A journal mailbox addressed alongside people already archives the
+         * message; without the mark, a trusted downstream hop that gets
+         * only the people's copy would journal it a second time. */
+        if (strcmp(d.reason, "journal-mailbox") == 0 && has_party(cfg, txn))
+            add_mark(v);
         sjm_journal_decision_clear(&d);
         return;
     }
@@ -404,9 +425,6 @@ void sjm_journal_apply(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v
     sjm_verdict_set_journal(v, summary->str);
     g_string_free(summary, TRUE);
 
-    /* Tells a downstream hop that trusts this host not to journal again.
-     * The host name alone: the journal mailboxes stay undisclosed to the
-     * recipients, who all see this field. */
-    sjm_verdict_add_header(v, SJM_HDR_ADD, 0, SJM_JOURNAL_MARK_HEADER, g_get_host_name());
+    add_mark(v);
     sjm_journal_decision_clear(&d);
 }

@@ -68,6 +68,9 @@ send upstream alice@corp.example bob@corp.example
 mkmsg "$work/direct.eml" direct alice@corp.example $JOURNAL
 send direct alice@corp.example $JOURNAL
 
+mkmsg "$work/withj.eml" withj x@other.example "bob@corp.example, $JOURNAL"
+send withj x@other.example bob@corp.example $JOURNAL
+
 # Local submission (sendmail(1) -> pickup -> non_smtpd_milters).
 mkmsg "$work/local.eml" local alice@corp.example ext@other.example
 e2e_sendmail "$work/local.eml" alice@corp.example ext@other.example || e2e_bad "sendmail(1) submission failed"
@@ -131,6 +134,10 @@ e2e_check "trusted upstream mark is kept" test -n "$f" -a "$(marks "${f:-/dev/nu
 expect_decision "upstream logged as skipped:journaled-upstream" upstream "skipped:journaled-upstream"
 expect_count "mail addressed only to the journal arrives once, no copy added" $JOURNAL direct 1
 expect_decision "journal-only mail logged as skipped:journal-mailbox" direct "skipped:journal-mailbox"
+expect_count "journal addressed beside a person (trusted client): journal once, not twice" $JOURNAL withj 1
+expect_count "journal addressed beside a person: the person gets it" bob@corp.example withj 1
+f=$(file_id bob@corp.example withj)
+e2e_check "... and the person's copy is marked for downstream hops" test -n "$f" -a "$(marks "${f:-/dev/null}")" -eq 1
 
 # ---- encrypted: journaled as delivered, never decrypted
 jf=$(file_id $JOURNAL enc)

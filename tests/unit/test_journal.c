@@ -463,6 +463,19 @@ START_TEST(rule9_never_a_present_recipient)
     sjm_journal_apply(cfg, t, v);
     ck_assert_str_eq(v->journal, "skipped:journal-mailbox");
     ck_assert_uint_eq(v->rcpt_adds->len, 0);
+    /* Archived through the addressed journal: marked for downstream hops. */
+    ck_assert_uint_eq(v->header_edits->len, 1);
+    sjm_header_edit *e = g_ptr_array_index(v->header_edits, 0);
+    ck_assert_int_eq(e->op, SJM_HDR_ADD);
+    ck_assert_str_eq(e->name, SJM_JOURNAL_MARK_HEADER);
+    sjm_verdict_free(v);
+    sjm_txn_free(t);
+
+    /* Only journal mailboxes addressed: nobody downstream to tell. */
+    t = txn_make("alice@corp.example", TRUE, JOURNAL, NULL);
+    v = sjm_verdict_new();
+    sjm_journal_apply(cfg, t, v);
+    ck_assert_str_eq(v->journal, "skipped:journal-mailbox");
     ck_assert_uint_eq(v->header_edits->len, 0);
     sjm_verdict_free(v);
     sjm_txn_free(t);
