@@ -282,9 +282,9 @@ void sjm_journal_decide(const sjm_config *cfg, const sjm_txn *txn,
         return;
     }
 
-    /* 2: nothing but journal mailboxes (also "no recipient at all" would
-     * qualify vacuously; an MTA never ends a transaction without one,
-     * and then journaling decides as usual). */
+    /* 2: nothing but journal mailboxes.  An empty recipient list is not
+     * taken for that: no MTA gets there, and if one did, journaling would
+     * err on the side of a copy. */
     guint parties = 0, folders = 0;
     for (guint i = 0; i < txn->rcpts->len; i++) {
         const char *r = g_ptr_array_index(txn->rcpts, i);
