@@ -1,9 +1,9 @@
 #!/bin/bash
 # The configuration keys the program knows (--print-config), the keys
 # smime-journal-milter.conf(5) documents and the keys the shipped
-# etc/smime-journal-milter.conf sets must be the same set, with the same
-# defaults; and every command-line option in --help must be in
-# smime-journal-milter(8).  Drift in any direction fails.
+# etc/smime-journal-milter.conf sets must be the same set, the man page
+# must give the program's defaults, and every command-line option in
+# --help must be in smime-journal-milter(8).  Drift in any direction fails.
 set -u
 
 srcdir=${abs_top_srcdir:?abs_top_srcdir is not set (run through make check)}
@@ -141,9 +141,7 @@ fi
 compare_sets "the program" "smime-journal-milter.conf(5)" "$tmp/program" "$tmp/man5"
 compare_values "the program" "smime-journal-milter.conf(5)" "$tmp/program" "$tmp/man5"
 compare_sets "the program" "etc/smime-journal-milter.conf" "$tmp/program" "$tmp/shipped"
-# The shipped file sets every key to its default, so its comments and the
-# man page describe what an administrator who edits nothing gets.
-compare_values "the program" "etc/smime-journal-milter.conf" "$tmp/program" "$tmp/shipped"
+# Its values may differ from the defaults: it is also an example.
 
 if "$bin" -c "$shipped" -n >"$tmp/n.out" 2>&1; then
     ok "the shipped configuration passes -n"
