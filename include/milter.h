@@ -15,7 +15,12 @@ void sjm_milter_set_config(sjm_config *cfg);
 /* A reference to the current configuration (unref when done). */
 sjm_config *sjm_milter_get_config(void);
 
-/* Connections currently open, for a clean stop. */
-int sjm_milter_active_connections(void);
+/*
+ * Clean stop: after sjm_milter_drain(), new transactions are refused
+ * with a 4xx (the client retries later) while open ones finish;
+ * sjm_milter_active_transactions() says when none is left.
+ */
+void sjm_milter_drain(void);
+int sjm_milter_active_transactions(void);
 
 #endif

@@ -265,15 +265,17 @@ static int run_daemon(const run_opts *o)
     }
 
     if (!milter_ended) {
-        sjm_log(LOG_INFO, "stopping on signal %d; letting open connections finish", sig);
+        sjm_log(LOG_INFO, "stopping on signal %d; letting open transactions finish", sig);
+        sjm_milter_drain();
+        for (int waited = 0; sjm_milter_active_transactions() > 0 && waited < STOP_GRACE_SECONDS * 10;
+             waited++)
+            g_usleep(100000);
+        if (sjm_milter_active_transactions() > 0)
+            sjm_log(LOG_WARNING, "stopping with %d transaction(s) still open after %d s",
+                    sjm_milter_active_transactions(), STOP_GRACE_SECONDS);
         smfi_stop();
     }
     pthread_join(tid, NULL);
-    /* libmilter has stopped listening; finish transactions in flight. */
-    for (int waited = 0; sjm_milter_active_connections() > 0 && waited < STOP_GRACE_SECONDS * 10; waited++)
-        g_usleep(100000);
-    if (sjm_milter_active_connections() > 0)
-        sjm_log(LOG_WARNING, "stopping with %d connection(s) still open", sjm_milter_active_connections());
     sjm_log(LOG_INFO, "stopped");
     sjm_milter_set_config(NULL);
     sjm_smime_shutdown();

@@ -28,9 +28,16 @@ typedef struct {
     gboolean want_body;
 } conn_ctx;
 
+/*
+ * libmilter's smfi_stop() drops every open session, including one in
+ * the middle of a message.  So a stop first drains: open transactions
+ * finish, new ones get a 4xx, and only then is libmilter stopped.
+ */
+
 static pthread_mutex_t config_lock = PTHREAD_MUTEX_INITIALIZER;
 static sjm_config *current_config;
-static gint active_connections;
+static gint active_transactions;
+static gint draining;
 
 void sjm_milter_set_config(sjm_config *cfg)
 {
@@ -53,13 +60,20 @@ sjm_config *sjm_milter_get_config(void)
     return c;
 }
 
-int sjm_milter_active_connections(void)
+void sjm_milter_drain(void)
 {
-    return g_atomic_int_get(&active_connections);
+    g_atomic_int_set(&draining, 1);
+}
+
+int sjm_milter_active_transactions(void)
+{
+    return g_atomic_int_get(&active_transactions);
 }
 
 static void end_transaction(conn_ctx *c)
 {
+    if (c->txn)
+        g_atomic_int_dec_and_test(&active_transactions);
     sjm_txn_free(c->txn);
     c->txn = NULL;
     sjm_config_unref(c->cfg);
@@ -74,7 +88,6 @@ static conn_ctx *get_ctx(SMFICTX *ctx)
         c = g_new0(conn_ctx, 1);
         c->client_addr = g_strdup("");
         smfi_setpriv(ctx, c);
-        g_atomic_int_inc(&active_connections);
     }
     return c;
 }
@@ -122,8 +135,13 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     const char *qid, *auth;
 
     end_transaction(c);
+    if (g_atomic_int_get(&draining)) {
+        smfi_setreply(ctx, "421", "4.3.2", "Mail filter is restarting, please try again later");
+        return SMFIS_TEMPFAIL;
+    }
     c->cfg = sjm_milter_get_config();
     c->txn = sjm_txn_new();
+    g_atomic_int_inc(&active_transactions);
     g_free(c->txn->client_addr);
     c->txn->client_addr = g_strdup(c->client_addr);
     c->txn->client_trusted = c->local || sjm_netlist_contains(c->cfg->trusted_networks, c->client_addr);
@@ -317,7 +335,6 @@ static sfsistat cb_close(SMFICTX *ctx)
         g_free(c->client_addr);
         g_free(c);
         smfi_setpriv(ctx, NULL);
-        g_atomic_int_dec_and_test(&active_connections);
     }
     return SMFIS_CONTINUE;
 }

@@ -1,0 +1,74 @@
+#!/bin/bash
+# Throughput through a real Postfix (SPEC 7): messages per second that
+# smtp-source gets accepted on 127.0.0.1, for
+#   none     Postfix without any milter,
+#   noop     Postfix with a milter that does nothing (bench/noop_milter.c),
+#   filter   Postfix with smime-journal-milter doing its job (journal on,
+#            signatures preserved; the plain-mail fast path),
+#   strip    the filter stripping a detached signature from every message,
+# run alternately ROUNDS times and reported as the median, with the
+# ratio filter/noop (target >= 0.90).  Delivery goes to Postfix's
+# discard transport so the Maildir writer does not dominate.  Prints
+# figures; asserts nothing.
+#   usage (root, from a built tree): bench/throughput.sh [MESSAGES] [SESSIONS] [ROUNDS]
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+export abs_top_srcdir=$top
+SJM_BIN=${SJM_BIN:-$top/_build/smime-journal-milter}
+messages=${1:-2000}
+sessions=${2:-10}
+rounds=${3:-3}
+corpus=$top/../shared/corpus/thunderbird
+[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+gcc -O2 -Wall -Wextra -o "$work/noop_milter" "$top/bench/noop_milter.c" -lmilter -lpthread || exit 1
+[ -x "$SJM_BIN" ] || { echo "build first: no $SJM_BIN"; exit 1; }
+
+printf '[journal]\nrecipient = journal@archive.example.com\n' >"$work/filter.conf"
+printf '[signatures]\naction = strip\n[journal]\nrecipient = journal@archive.example.com\n' >"$work/strip.conf"
+# smtp-source -F sends a file as the message; -l makes a plain one of that size.
+awk '{ sub(/\r$/, ""); print }' "$corpus/alice.dsig.SHA256.multipart.eml" >"$work/signed.eml"
+
+run_one() {   # kind -> prints msgs/s
+    local kind=$1 bin=$SJM_BIN conf=$work/filter.conf extra="virtual_transport = discard" src_args
+    case $kind in
+        none) extra="$extra\nsmtpd_milters =\nnon_smtpd_milters =" ;;
+        noop) bin=$work/noop_milter ;;
+        strip) conf=$work/strip.conf ;;
+    esac
+    src_args=(-l 4096)
+    [ "$kind" = strip ] && src_args=(-F "$work/signed.eml")
+    (
+        . "$top/tests/lib/e2e.sh"
+        SJM_BIN=$bin E2E_EXTRA_MAIN_CF=$extra e2e_start "$conf" >/dev/null
+        local t0 t1
+        t0=$(date +%s.%N)
+        smtp-source -c -s "$sessions" -m "$messages" "${src_args[@]}" \
+            -f alice@corp.example -t bob@example.com "127.0.0.1:$E2E_PORT" >/dev/null 2>&1
+        t1=$(date +%s.%N)
+        e2e_wait_idle 300 >/dev/null
+        accepted=$(grep -c 'postfix/cleanup.*message-id=' "$(e2e_postfix_log)")
+        echo "$kind $accepted $(echo "$messages / ($t1 - $t0)" | bc -l)"
+    ) 2>/dev/null | tail -n 1
+}
+
+command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
+declare -A results
+for r in $(seq 1 "$rounds"); do
+    for kind in none noop filter strip; do
+        read -r k accepted rate < <(run_one "$kind")
+        printf 'round %d %-7s %5d accepted  %8.1f msg/s\n' "$r" "$kind" "$accepted" "$rate"
+        results[$kind]="${results[$kind]:-} $rate"
+    done
+done
+median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo
+for kind in none noop filter strip; do
+    m=$(echo "${results[$kind]}" | median)
+    eval "med_$kind=$m"
+    printf 'median %-7s %8.1f msg/s\n' "$kind" "$m"
+done
+printf 'ratio filter/noop = %.3f (target >= 0.90)\n' "$(echo "$med_filter / $med_noop" | bc -l)"
+printf 'ratio strip/noop  = %.3f (stripping every message, %d-byte signed Thunderbird message)\n' \
+    "$(echo "$med_strip / $med_noop" | bc -l)" "$(wc -c <"$work/signed.eml")"
