@@ -159,6 +159,10 @@ mkdir -m 0700 "$work/tmp" && chown "$unit_user:$unit_group" "$work/tmp"
 
 e2e_start_filter() {
     rm -f "$SOCK"
+    # The snippet's socket path is relative to the queue directory, which
+    # for the system's Postfix is /var/spool/postfix; point this instance's
+    # queue directory at the package's socket directory the same way.
+    ln -sfn "$(dirname "$SOCK")" "$E2E_DIR/queue/$PKG"
     (
         umask "${unit_umask:-0022}"
         exec setpriv --reuid="$unit_user" --regid="$unit_group" --init-groups \
@@ -176,10 +180,13 @@ e2e_start_filter() {
     e2e_fail "the installed filter did not create $SOCK"
 }
 
-# Postfix talks to the package's socket, as main.cf would after
-# postfix-main.cf.snippet (an absolute path: this Postfix is not chrooted).
+# Postfix gets the installed postfix-main.cf.snippet verbatim, as an
+# administrator would paste it into main.cf (its lines come after, and so
+# override, the harness's own milter settings).
 SJM_BIN=/usr/sbin/$PKG
-E2E_EXTRA_MAIN_CF="smtpd_milters = unix:$SOCK\nnon_smtpd_milters = unix:$SOCK"
+snippet=/usr/share/doc/$PKG/examples/postfix-main.cf.snippet
+[ -f "$snippet" ] || die "$snippet is not installed"
+E2E_EXTRA_MAIN_CF=$(grep -vE '^[[:space:]]*(#|$)' "$snippet")
 e2e_start /etc/$PKG.conf
 
 check "the filter runs as $unit_user" \

@@ -1,0 +1,137 @@
+#!/bin/bash
+# etc/postfix-main.cf.snippet and etc/sendmail.mc.snippet: Postfix knows
+# every parameter the snippet sets and accepts its values; Sendmail's m4
+# configuration turns the snippet into the filter definition it documents
+# (F=T, the timeouts, the default socket).  The Postfix snippet is also used
+# verbatim by tests/ops/package.sh against a running filter.
+set -u
+
+srcdir=${abs_top_srcdir:?abs_top_srcdir is not set (run through make check)}
+bin=${SJM_BIN:?SJM_BIN is not set (run through make check)}
+pf=$srcdir/etc/postfix-main.cf.snippet
+sm=$srcdir/etc/sendmail.mc.snippet
+cfm4=/usr/share/sendmail/cf/m4/cf.m4
+
+passed=0
+failed=0
+skipped=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL - $1"; failed=$((failed + 1)); }
+skip() { echo "SKIP: $1"; skipped=$((skipped + 1)); }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+: >"$tmp/empty.conf"
+default_socket=$("$bin" -c "$tmp/empty.conf" --print-config | sed -n 's/^socket = //p')
+
+# ---------------------------------------------------------------- Postfix
+if command -v postconf >/dev/null; then
+    mkdir "$tmp/pf"
+    cp "$pf" "$tmp/pf/main.cf"
+    cp /etc/postfix/master.cf "$tmp/pf/master.cf" 2>/dev/null || : >"$tmp/pf/master.cf"
+    params=$(sed -n 's/^\([a-z_]*\)[[:space:]]*=.*/\1/p' "$pf")
+    if [ -n "$params" ]; then
+        ok "the Postfix snippet sets $(echo $params | wc -w) parameters"
+    else
+        fail "no parameter found in $pf"
+    fi
+    unknown=""
+    for p in $params; do
+        postconf -d "$p" >/dev/null 2>&1 || unknown="$unknown $p"
+    done
+    if [ -z "$unknown" ]; then
+        ok "Postfix knows every parameter of the snippet"
+    else
+        fail "parameters Postfix does not know:$unknown"
+    fi
+    warnings=$(postconf -c "$tmp/pf" -n 2>&1 >/dev/null)
+    if [ -z "$warnings" ]; then
+        ok "postconf reads the snippet without warnings"
+    else
+        fail "postconf warns: $(echo "$warnings" | head -3)"
+    fi
+    action=$(postconf -c "$tmp/pf" -h milter_default_action)
+    if [ "$action" = tempfail ]; then
+        ok "milter_default_action = tempfail (nothing passes unjournaled)"
+    else
+        fail "milter_default_action is \"$action\", the documented choice is tempfail"
+    fi
+    if [ "$(postconf -c "$tmp/pf" -h milter_protocol)" = 6 ]; then
+        ok "milter_protocol = 6"
+    else
+        fail "milter_protocol is not 6"
+    fi
+    # non_smtpd_milters = $smtpd_milters must expand to the same socket.
+    if [ "$(postconf -c "$tmp/pf" -xh non_smtpd_milters)" = "$(postconf -c "$tmp/pf" -h smtpd_milters)" ]; then
+        ok "non_smtpd_milters uses the same filter as smtpd_milters"
+    else
+        fail "non_smtpd_milters and smtpd_milters differ"
+    fi
+    # Relative to the queue directory: the Debian package's socket.
+    if [ "$(postconf -c "$tmp/pf" -h smtpd_milters)" = "unix:smime-journal-milter/milter.sock" ] \
+        && grep -q 'socket = local:/var/spool/postfix/smime-journal-milter/milter.sock' \
+            "$srcdir/packaging/debian/rules" "$srcdir/packaging/debian/smime-journal-milter.README.Debian"; then
+        ok "smtpd_milters names the Debian package's socket inside the chroot"
+    else
+        fail "smtpd_milters does not match the socket the Debian package configures"
+    fi
+else
+    skip "postconf is not installed (apt-get install postfix); the Postfix snippet was NOT checked"
+fi
+
+# --------------------------------------------------------------- Sendmail
+if command -v m4 >/dev/null && [ -f "$cfm4" ]; then
+    cat >"$tmp/test.mc" <<MC
+divert(-1)
+include(\`$cfm4')
+divert(0)dnl
+OSTYPE(\`linux')dnl
+DOMAIN(\`generic')dnl
+include(\`$sm')dnl
+MAILER(\`local')dnl
+MAILER(\`smtp')dnl
+MC
+    if m4 "$tmp/test.mc" >"$tmp/test.cf" 2>"$tmp/m4.err" && [ ! -s "$tmp/m4.err" ]; then
+        ok "sendmail.cf builds from the Sendmail snippet"
+    else
+        fail "m4 failed on the Sendmail snippet: $(head -3 "$tmp/m4.err")"
+    fi
+    xline=$(grep '^Xsmime-journal-milter,' "$tmp/test.cf")
+    if [ -n "$xline" ]; then
+        ok "the snippet defines the filter: $xline"
+    else
+        fail "no Xsmime-journal-milter line in the generated sendmail.cf"
+    fi
+    if grep -q '^O InputMailFilters=smime-journal-milter$' "$tmp/test.cf"; then
+        ok "the filter is in InputMailFilters"
+    else
+        fail "InputMailFilters does not list smime-journal-milter"
+    fi
+    case "$xline" in
+        *"F=T"*) ok "F=T: mail is tempfailed while the filter is down" ;;
+        *) fail "the filter definition lacks F=T" ;;
+    esac
+    case "$xline" in
+        *"T=C:"*";S:"*";R:"*";E:"*) ok "connect, send, read and end-of-message timeouts are set" ;;
+        *) fail "the filter definition lacks T=C:..;S:..;R:..;E:.." ;;
+    esac
+    case "$xline" in
+        *"S=$default_socket,"*) ok "S= is the program's default socket ($default_socket)" ;;
+        *) fail "S= is not the program's default socket $default_socket" ;;
+    esac
+    if grep -q '^O Milter.macros.envfrom=i,' "$tmp/test.cf"; then
+        ok "Sendmail sends the queue id {i} at MAIL FROM"
+    else
+        fail "Milter.macros.envfrom lacks i (the queue id of the log line)"
+    fi
+else
+    skip "Sendmail's m4 configuration is not installed (apt-get install sendmail-cf m4); the Sendmail snippet was NOT checked"
+fi
+
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
