@@ -25,6 +25,7 @@ ok() { echo "ok - $1"; passed=$((passed + 1)); }
 bad() { echo "not ok - $1"; failed=$((failed + 1)); }
 check() { local what=$1; shift; if "$@" >/dev/null; then ok "$what"; else bad "$what"; fi; }
 die() { echo "FAIL: $*"; failed=$((failed + 1)); exit 1; }
+trap 'echo "$passed passed, $failed failed"' EXIT
 
 if [ "$(id -u)" != 0 ]; then
     die "the package test installs a package and must run as root"
