@@ -148,10 +148,16 @@ static gboolean open_socket_and_drop(const sjm_config *cfg)
     if (change_user && !resolve_user(cfg->user, &uid, &gid, &name))
         goto out;
     if (path) {
+        /* Create a missing socket directory for the filter's user, but
+         * never take over one that exists (it may be /tmp or Postfix's
+         * spool). */
         char *dir = g_path_get_dirname(path);
-        if (g_mkdir_with_parents(dir, 0750) == 0 && change_user)
-            if (chown(dir, uid, gid) != 0)
+        if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+            if (g_mkdir_with_parents(dir, 0750) != 0)
+                sjm_log(LOG_WARNING, "cannot create %s: %s", dir, g_strerror(errno));
+            else if (change_user && chown(dir, uid, gid) != 0)
                 sjm_log(LOG_WARNING, "cannot chown %s: %s", dir, g_strerror(errno));
+        }
         g_free(dir);
     }
     if (smfi_setconn((char *)cfg->socket) != MI_SUCCESS) {

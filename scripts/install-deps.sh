@@ -15,7 +15,8 @@ packages=(
     build-essential autoconf automake pkg-config
     libmilter-dev libgmime-3.0-dev libglib2.0-dev libssl-dev check
     # end-to-end tests and tools they call
-    postfix python3 openssl valgrind miltertest util-linux procps time
+    postfix python3 openssl valgrind miltertest util-linux procps time bc
+    sendmail-cf m4 man-db
     # packaging and operations tests
     dpkg-dev debhelper fakeroot systemd groff-base rpm
 )
