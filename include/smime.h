@@ -28,6 +28,14 @@ gboolean sjm_smime_wants_body(const sjm_config *cfg, const sjm_txn *txn, gboolea
 gboolean sjm_smime_process(const sjm_config *cfg, const sjm_txn *txn,
                            gboolean strip, sjm_verdict *v);
 
+/*
+ * Opaque signatures whose encoded size exceeds BYTES (default 1 MiB) have
+ * their content taken out by a streaming walker instead of OpenSSL's
+ * in-memory parser, so memory stays flat.  For tests, which set it to 0
+ * to run every blob through the walker.
+ */
+void sjm_smime_set_stream_threshold(gsize bytes);
+
 /* Library initialisation (GMime, OpenSSL), once per process. */
 void sjm_smime_init(void);
 void sjm_smime_shutdown(void);

@@ -587,6 +587,261 @@ static int cms_signer_count(CMS_ContentInfo *cms)
     return si != NULL ? sk_CMS_SignerInfo_num(si) : 0;
 }
 
+/* ---------------------------------------------- streaming signedData */
+
+/*
+ * OpenSSL parses a CMS blob only whole, in memory, so a large opaque
+ * signature would cost memory in proportion to the message.  Past
+ * STREAM_THRESHOLD decoded bytes the encapsulated content is therefore
+ * taken out by a small BER walker instead, which reads the transfer-decoded
+ * body through a window and writes the eContent octets straight to a
+ * spool.  It only walks the SignedData skeleton (RFC 5652 5.1): anything
+ * it does not expect makes the blob unparseable, as OpenSSL would.
+ */
+static gsize stream_threshold = 1024 * 1024;
+
+void sjm_smime_set_stream_threshold(gsize bytes)
+{
+    stream_threshold = bytes;
+}
+
+/* Transfer-decoded bytes of a node's body, read on demand. */
+typedef struct dec {
+    node *n;
+    guint64 in_off;         /* next encoded byte to read */
+    gboolean pass;          /* 7bit/8bit/binary: no decoding */
+    GMimeEncoding st;
+    guchar *out;
+    gsize out_pos, out_len;
+    guint64 pos;            /* decoded bytes consumed so far */
+    gboolean failed;
+} dec;
+
+#define DEC_IN_CHUNK 16384
+
+static gboolean dec_fill(dec *d)
+{
+    while (d->out_pos == d->out_len) {
+        d->out_pos = d->out_len = 0;
+        if (d->in_off >= d->n->end)
+            return FALSE;
+        gsize got;
+        const guchar *b = src_peek(d->n->s, d->in_off, DEC_IN_CHUNK, &got);
+        if (b == NULL) {
+            d->failed = TRUE;
+            return FALSE;
+        }
+        gsize take = (gsize)MIN((guint64)MIN(got, (gsize)DEC_IN_CHUNK), d->n->end - d->in_off);
+        d->in_off += take;
+        if (d->pass) {
+            memcpy(d->out, b, take);
+            d->out_len = take;
+        } else {
+            d->out_len = g_mime_encoding_step(&d->st, (const char *)b, take, (char *)d->out);
+        }
+    }
+    return TRUE;
+}
+
+/* Exactly LEN decoded bytes into BUF (NULL: skip them), or FALSE. */
+static gboolean dec_read(dec *d, guchar *buf, guint64 len, sjm_spool *sink)
+{
+    while (len > 0) {
+        if (!dec_fill(d))
+            return FALSE;
+        gsize n = (gsize)MIN((guint64)(d->out_len - d->out_pos), len);
+        if (buf != NULL) {
+            memcpy(buf, d->out + d->out_pos, n);
+            buf += n;
+        }
+        if (sink != NULL && !sjm_spool_append(sink, d->out + d->out_pos, n)) {
+            d->failed = TRUE;
+            return FALSE;
+        }
+        d->out_pos += n;
+        d->pos += n;
+        len -= n;
+    }
+    return TRUE;
+}
+
+/* One identifier and length; *len = -1 for the indefinite form. */
+typedef struct ber {
+    guchar tag;             /* first identifier octet */
+    gint64 len;
+    guint64 start;          /* decoded offset of the contents */
+} ber;
+
+static gboolean ber_head(dec *d, ber *h)
+{
+    guchar b;
+    if (!dec_read(d, &h->tag, 1, NULL))
+        return FALSE;
+    if ((h->tag & 0x1f) == 0x1f) {
+        /* High tag numbers do not occur in the skeleton; skip their octets
+         * so that such an element can still be stepped over. */
+        do {
+            if (!dec_read(d, &b, 1, NULL))
+                return FALSE;
+        } while (b & 0x80);
+    }
+    if (!dec_read(d, &b, 1, NULL))
+        return FALSE;
+    if (b == 0x80) {
+        if (!(h->tag & 0x20))
+            return FALSE;   /* indefinite length needs a constructed type */
+        h->len = -1;
+    } else if (b & 0x80) {
+        guint nb = b & 0x7f;
+        if (nb > 7)
+            return FALSE;
+        guint64 v = 0;
+        for (guint i = 0; i < nb; i++) {
+            if (!dec_read(d, &b, 1, NULL))
+                return FALSE;
+            v = (v << 8) | b;
+        }
+        h->len = (gint64)v;
+    } else {
+        h->len = b;
+    }
+    h->start = d->pos;
+    return TRUE;
+}
+
+static gboolean ber_is_eoc(const ber *h)
+{
+    return h->tag == 0 && h->len == 0;
+}
+
+/* Is the constructed element H (whose contents started at h->start) done?
+ * For the indefinite form this reads the next header into *NEXT. */
+static gboolean ber_more(dec *d, const ber *h, ber *next, gboolean *more)
+{
+    if (h->len >= 0) {
+        *more = d->pos < h->start + (guint64)h->len;
+        if (d->pos > h->start + (guint64)h->len)
+            return FALSE;
+        return !*more || ber_head(d, next);
+    }
+    if (!ber_head(d, next))
+        return FALSE;
+    *more = !ber_is_eoc(next);
+    return TRUE;
+}
+
+/* Skip the contents of the element whose header is H. */
+static gboolean ber_skip(dec *d, const ber *h, guint depth)
+{
+    if (h->len >= 0)
+        return dec_read(d, NULL, (guint64)h->len, NULL);
+    if (depth > 64)
+        return FALSE;
+    for (;;) {
+        ber k;
+        if (!ber_head(d, &k))
+            return FALSE;
+        if (ber_is_eoc(&k))
+            return TRUE;
+        if (!ber_skip(d, &k, depth + 1))
+            return FALSE;
+    }
+}
+
+/* The octets of an OCTET STRING, primitive or constructed, to SINK. */
+static gboolean ber_octets(dec *d, const ber *h, sjm_spool *sink, guint depth)
+{
+    if (h->tag == 0x04)
+        return h->len >= 0 && dec_read(d, NULL, (guint64)h->len, sink);
+    if (h->tag != 0x24 || depth > 64)
+        return FALSE;
+    ber k;
+    gboolean more;
+    if (!ber_more(d, h, &k, &more))
+        return FALSE;
+    while (more) {
+        if (!ber_octets(d, &k, sink, depth + 1) || !ber_more(d, h, &k, &more))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Close constructed element H: nothing may be left before its end. */
+static gboolean ber_close(dec *d, const ber *h)
+{
+    ber k;
+    gboolean more;
+    return ber_more(d, h, &k, &more) && !more;
+}
+
+static const guchar OID_SIGNED_DATA[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
+
+/*
+ * Walk a ContentInfo holding SignedData; the eContent goes to SINK.
+ * Returns the number of SignerInfos, or -1 when the blob is not that.
+ * *HAS_CONTENT tells whether an eContent was present.
+ */
+static int stream_signed_data(node *n, const char *cte, sjm_spool *sink, gboolean *has_content)
+{
+    dec d = { .n = n, .in_off = n->body_start };
+    GMimeContentEncoding enc = encoding_of(cte);
+    d.pass = enc != GMIME_CONTENT_ENCODING_BASE64 && enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE &&
+             enc != GMIME_CONTENT_ENCODING_UUENCODE;
+    if (!d.pass)
+        g_mime_encoding_init_decode(&d.st, enc);
+    d.out = g_malloc(DEC_IN_CHUNK + 64);
+    *has_content = FALSE;
+    int signers = -1;
+
+    ber ci, oid, expl, sd, h, k, eci;
+    guchar oidbuf[sizeof OID_SIGNED_DATA];
+    gboolean more;
+    if (!ber_head(&d, &ci) || ci.tag != 0x30 ||
+        !ber_head(&d, &oid) || oid.tag != 0x06 || oid.len != (gint64)sizeof oidbuf ||
+        !dec_read(&d, oidbuf, sizeof oidbuf, NULL) || memcmp(oidbuf, OID_SIGNED_DATA, sizeof oidbuf) != 0 ||
+        !ber_head(&d, &expl) || expl.tag != 0xa0 ||
+        !ber_head(&d, &sd) || sd.tag != 0x30)
+        goto out;
+    /* version, digestAlgorithms */
+    if (!ber_head(&d, &h) || h.tag != 0x02 || !ber_skip(&d, &h, 0) ||
+        !ber_head(&d, &h) || h.tag != 0x31 || !ber_skip(&d, &h, 0))
+        goto out;
+    /* encapContentInfo: eContentType, then [0] EXPLICIT OCTET STRING if present */
+    if (!ber_head(&d, &eci) || eci.tag != 0x30 ||
+        !ber_head(&d, &h) || h.tag != 0x06 || !ber_skip(&d, &h, 0) ||
+        !ber_more(&d, &eci, &k, &more))
+        goto out;
+    if (more) {
+        if (k.tag != 0xa0 || !ber_head(&d, &h) || !ber_octets(&d, &h, sink, 0) ||
+            !ber_close(&d, &k) || !ber_close(&d, &eci))
+            goto out;
+        *has_content = TRUE;
+    }
+    /* certificates [0], crls [1], then signerInfos SET */
+    if (!ber_more(&d, &sd, &h, &more) || !more)
+        goto out;
+    while (h.tag == 0xa0 || h.tag == 0xa1) {
+        if (!ber_skip(&d, &h, 0) || !ber_more(&d, &sd, &h, &more) || !more)
+            goto out;
+    }
+    if (h.tag != 0x31)
+        goto out;
+    int count = 0;
+    if (!ber_more(&d, &h, &k, &more))
+        goto out;
+    while (more) {
+        if (k.tag != 0x30 || !ber_skip(&d, &k, 0) || !ber_more(&d, &h, &k, &more))
+            goto out;
+        count++;
+    }
+    signers = count;
+out:
+    if (d.failed)
+        n->s->io_error = TRUE;      /* a read or spool write failed: internal */
+    g_free(d.out);
+    return signers;
+}
+
 /* --------------------------------------------------------------- scan */
 
 static node *scan_entity(ctx *c, src *s, guint64 start, guint64 end, guint depth,
@@ -771,37 +1026,47 @@ static void scan_pkcs7(ctx *c, node *n, const ctinfo *ct, const char *cte,
         return;
     }
 
-    gboolean too_big;
-    GByteArray *der = decode_body(n, cte, G_MAXUINT32, &too_big);
-    if (der == NULL) {
-        if (too_big && labelled)
-            set_malformed(c, "oversized pkcs7-mime");
-        return;
-    }
-    CMS_ContentInfo *cms = cms_parse(der);
-    g_byte_array_free(der, TRUE);
-    if (cms == NULL) {
-        if (labelled)
-            set_malformed(c, "unparseable pkcs7-mime signedData");
-        return;
-    }
-    ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
-    if (cms_signer_count(cms) < 1 || pos == NULL || *pos == NULL) {
-        /* certs-only, or a detached signature blob without content. */
+    guint64 enc_len = n->end - n->body_start;
+    sjm_spool *sp = sjm_spool_new();
+    if (enc_len > stream_threshold) {
+        gboolean has_content;
+        int signers = stream_signed_data(n, cte, sp, &has_content);
+        if (n->s->io_error || signers < 1 || !has_content) {
+            if (signers < 0 && labelled && !n->s->io_error)
+                set_malformed(c, "unparseable pkcs7-mime signedData");
+            /* else certs-only, or a signature blob without content */
+            sjm_spool_free(sp);
+            return;
+        }
+    } else {
+        gboolean too_big;
+        GByteArray *der = decode_body(n, cte, G_MAXUINT32, &too_big);
+        CMS_ContentInfo *cms = cms_parse(der);
+        if (der != NULL)
+            g_byte_array_free(der, TRUE);
+        if (cms == NULL) {
+            if (labelled && !n->s->io_error)
+                set_malformed(c, "unparseable pkcs7-mime signedData");
+            sjm_spool_free(sp);
+            return;
+        }
+        ASN1_OCTET_STRING **pos = CMS_get0_content(cms);
+        if (cms_signer_count(cms) < 1 || pos == NULL || *pos == NULL) {
+            CMS_ContentInfo_free(cms);
+            sjm_spool_free(sp);
+            return;
+        }
+        gboolean ok = sjm_spool_append(sp, ASN1_STRING_get0_data(*pos),
+                                       (gsize)ASN1_STRING_length(*pos));
         CMS_ContentInfo_free(cms);
-        return;
+        if (!ok) {
+            sjm_spool_free(sp);
+            n->s->io_error = TRUE;
+            return;
+        }
     }
     if (!descend_ok(c, depth)) {
-        CMS_ContentInfo_free(cms);
-        return;
-    }
-    sjm_spool *sp = sjm_spool_new();
-    gboolean ok = sjm_spool_append(sp, ASN1_STRING_get0_data(*pos),
-                                   (gsize)ASN1_STRING_length(*pos));
-    CMS_ContentInfo_free(cms);
-    if (!ok) {
         sjm_spool_free(sp);
-        n->s->io_error = TRUE;
         return;
     }
     src *es = src_new(sp, TRUE);

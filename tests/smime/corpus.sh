@@ -12,6 +12,7 @@ set -u
 : "${abs_top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${SJM_BIN:?SJM_BIN must point at the built smime-journal-milter}"
 . "$abs_top_srcdir/tests/lib/e2e.sh"
+. "$abs_top_srcdir/tests/smime/lib.sh"
 
 CORPUS=${SJM_CORPUS:-$abs_top_srcdir/../shared/corpus/thunderbird}
 [ -d "$CORPUS" ] || CORPUS=/work/shared/corpus/thunderbird
@@ -98,35 +99,6 @@ inspect() {
     sed -n 's/.*signature=\([^ ]*\).*/\1/p' "$out.err" | head -1
 }
 
-# Is the top level S/MIME signed (so openssl can take it apart)?
-top_signed() {
-    local ct
-    # The header block, unfolded, its Content-Type field lower-cased.
-    ct=$(sed -e '/^\r\?$/q' "$1" | tr -d '\r' | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n[ \t]/ /g' |
-        grep -i '^content-type:' | head -1 | tr 'A-Z' 'a-z')
-    case "$ct" in
-        *multipart/signed*pkcs7-signature*|*pkcs7-mime*signed-data*) return 0 ;;
-    esac
-    return 1
-}
-
-# innermost FILE OUT: what openssl extracts as signed content, through every
-# signature layer it can open (not into encryption).
-innermost() {
-    local cur=$1 i=0
-    cp "$cur" "$T/layer0"
-    cur=$T/layer0
-    while top_signed "$cur" && [ $i -lt 8 ]; do
-        i=$((i + 1))
-        # Signatures that do not match their content (*.bad) still have content.
-        openssl cms -verify -noverify -in "$cur" -out "$T/layer$i" 2>/dev/null ||
-            openssl cms -verify -noverify -nosigs -in "$cur" -out "$T/layer$i" 2>/dev/null ||
-            return 1
-        cur=$T/layer$i
-    done
-    cp "$cur" "$2"
-}
-
 files=0
 while read -r f pres strip; do
     [ -n "$f" ] || continue
@@ -151,7 +123,7 @@ while read -r f pres strip; do
             if top_signed "$in"; then
                 # Attached messages stay as they are here, as openssl sees them.
                 inspect "$T/strip-noattached.conf" "$in" "$T/sn.out" bob@example.com >/dev/null
-                if innermost "$in" "$T/content"; then
+                if innermost "$in" "$T/content" "$T"; then
                     $CHECK entity "$T/content" >"$T/want"
                     $CHECK entity "$T/sn.out" >"$T/have"
                     e2e_check "$f strip: delivered entity == signed content (openssl)" cmp -s "$T/want" "$T/have"

@@ -9,7 +9,7 @@ email package, not GMime, so the filter is not judged by its own parser).
                        for byte in OUT; prints how many
   entity FILE          the top-level entity normalised for comparison:
                        Content-* fields (unfolded, names lower-cased, sorted
-                       by position) and the body with CRLF as LF
+                       by name) and the body with CRLF as LF
   defects FILE         number of MIME defects Python finds
 """
 import base64
@@ -107,6 +107,9 @@ def entity(data):
         name, _, value = f.partition(b":")
         if name.strip().lower().startswith(b"content-"):
             out.append(name.strip().lower() + b": " + b" ".join(value.split()))
+    # Moving fields into the message header may reorder different names;
+    # the order among fields of one name is kept (stable sort).
+    out.sort(key=lambda line: line.split(b":", 1)[0])
     return b"\n".join(out) + b"\n\n" + body.replace(b"\r\n", b"\n")
 
 
