@@ -1410,7 +1410,10 @@ gboolean sjm_smime_process(const sjm_config *cfg, const sjm_txn *txn,
         ok = FALSE;
     } else if (c.malformed) {
         sjm_verdict_set_signature(v, "malformed");
-        sjm_verdict_add_extra(v, "smime_error", c.why);
+        /* One token, so the log line stays key=value parseable. */
+        char *why = g_strdelimit(g_strdup(c.why), " ", '-');
+        sjm_verdict_add_extra(v, "smime_error", why);
+        g_free(why);
     } else if (top->changed) {
         writer w = { .out = sjm_spool_new(), .failed = FALSE };
         node *x = top->strip ? resolve(top) : top;

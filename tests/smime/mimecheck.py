@@ -110,7 +110,10 @@ def entity(data):
     # Moving fields into the message header may reorder different names;
     # the order among fields of one name is kept (stable sort).
     out.sort(key=lambda line: line.split(b":", 1)[0])
-    return b"\n".join(out) + b"\n\n" + body.replace(b"\r\n", b"\n")
+    # SMTP ends every message with a line break, so the last line end of
+    # a content (even a bare CR, as NSS writes one) is not compared.
+    body = body.replace(b"\r\n", b"\n").rstrip(b"\r\n")
+    return b"\n".join(out) + b"\n\n" + body
 
 
 def main():
