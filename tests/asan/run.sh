@@ -4,6 +4,15 @@
 # build directory, running the unit tests and the --inspect/config
 # suites against the sanitized binary.  Any sanitizer report fails.
 set -u
+# Run from inside "make check", the outer make's command-line variables
+# (TEST_LOGS lists every test, this one included) reach a nested make
+# through MAKEFLAGS and would make it run the whole suite, recursively.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+if [ -n "${SJM_ASAN_STAGE:-}" ]; then
+    echo "FAIL: tests/asan/run.sh started inside its own sanitized build"
+    exit 1
+fi
+export SJM_ASAN_STAGE=1
 build=$abs_top_builddir/asan-build
 mkdir -p "$build"
 cd "$build" || exit 1
