@@ -23,6 +23,7 @@ typedef struct {
     gboolean local;
     gboolean can_addrcpt_par;
     gboolean can_skip;
+    gboolean noreply_conn, noreply_hdr, noreply_eoh;
     sjm_config *cfg;        /* of the current transaction */
     sjm_txn *txn;
     gboolean want_body;
@@ -99,7 +100,11 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     conn_ctx *c = get_ctx(ctx);
     unsigned long want_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT
                                  | SMFIF_ADDRCPT_PAR;
-    unsigned long want_steps = SMFIP_SKIP | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+    /* Connect, header and end-of-header never answer anything but
+     * "continue", so the MTA need not wait for an answer: one round trip
+     * per header field saved, which is most of a plain message's cost. */
+    unsigned long want_steps = SMFIP_SKIP | SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA
+                               | SMFIP_NR_CONN | SMFIP_NR_HDR | SMFIP_NR_EOH;
 
     (void)f2;
     (void)f3;
@@ -109,6 +114,9 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     *pf3 = 0;
     c->can_addrcpt_par = (f0 & SMFIF_ADDRCPT_PAR) != 0;
     c->can_skip = (f1 & SMFIP_SKIP) != 0;
+    c->noreply_conn = (f1 & SMFIP_NR_CONN) != 0;
+    c->noreply_hdr = (f1 & SMFIP_NR_HDR) != 0;
+    c->noreply_eoh = (f1 & SMFIP_NR_EOH) != 0;
     return SMFIS_CONTINUE;
 }
 
@@ -126,7 +134,7 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
     c->client_addr = g_strdup(buf);
     /* No socket address: sendmail(1)/pickup, i.e. a local user. */
     c->local = (sa == NULL || buf[0] == '\0');
-    return SMFIS_CONTINUE;
+    return c->noreply_conn ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
@@ -179,7 +187,7 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 
     if (c->txn)
         sjm_txn_add_header(c->txn, name, value);
-    return SMFIS_CONTINUE;
+    return c->noreply_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static void refresh_queue_id(SMFICTX *ctx, conn_ctx *c)
@@ -195,13 +203,15 @@ static sfsistat cb_eoh(SMFICTX *ctx)
 {
     conn_ctx *c = get_ctx(ctx);
 
+    sfsistat done = c->noreply_eoh ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+
     if (!c->txn)
-        return SMFIS_CONTINUE;
+        return done;
     refresh_queue_id(ctx, c);
     c->want_body = sjm_core_wants_body(c->cfg, c->txn);
     if (c->want_body)
         c->txn->body = sjm_spool_new();
-    return SMFIS_CONTINUE;
+    return done;
 }
 
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
