@@ -1,9 +1,9 @@
 /*
  * core.h - the decisions for one transaction, free of libmilter.
  *
- * The milter adapter calls these at RCPT, end of header and end of
- * message; --inspect calls the same functions on a file.  They only
- * read the transaction and fill a verdict.
+ * The session layer (session.c) calls these at RCPT, end of header and
+ * end of message, for the milter and --inspect alike.  They only read
+ * the transaction and fill a verdict.
  */
 #ifndef SJM_CORE_H
 #define SJM_CORE_H
@@ -26,8 +26,5 @@ gboolean sjm_core_wants_body(const sjm_config *cfg, const sjm_txn *txn);
  * TEMPFAIL verdict or an unchanged message, per on_error/on_failure.
  */
 void sjm_core_finish(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v);
-
-/* The one log line for a finished transaction (without the queue id). */
-char *sjm_core_summary(const sjm_txn *txn, const sjm_verdict *v, gint64 elapsed_us);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * inspect.h - the --inspect dry run: one message file through the same
- * core a live transaction uses, printing the message as it would be
- * delivered and the one-line summary.
+ * session layer a live transaction takes, printing the message as it
+ * would be delivered and the one-line summary.
  */
 #ifndef SJM_INSPECT_H
 #define SJM_INSPECT_H
@@ -15,9 +15,10 @@ typedef struct sjm_inspect_args {
     const char *client_addr;    /* NULL = local submission */
     const char *auth_name;
     const char *output_path;    /* NULL = stdout */
+    unsigned refuse;            /* SJM_MTA_REFUSE_* edits the simulated MTA refuses */
 } sjm_inspect_args;
 
 /* 0 when the dry run ran (whatever it decided), 1 when it could not. */
-int sjm_inspect_run(const sjm_config *cfg, const sjm_inspect_args *args);
+int sjm_inspect_run(sjm_config *cfg, const sjm_inspect_args *args);
 
 #endif

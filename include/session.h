@@ -58,7 +58,8 @@ typedef struct sjm_outcome {
     char *reply_code;       /* for TEMPFAIL/REJECT */
     char *reply_xcode;
     char *reply_text;
-    char *summary;          /* the summary line, without the queue id */
+    char *summary;          /* the summary line as --inspect prints it */
+    char *log_line;         /* the same with the envelope, as logged after the queue id */
 } sjm_outcome;
 
 typedef struct sjm_session sjm_session;
@@ -96,6 +97,13 @@ gboolean sjm_session_body(sjm_session *s, const guchar *chunk, gsize len);
  */
 void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outcome *out);
 void sjm_outcome_clear(sjm_outcome *out);
+
+/*
+ * The verdict's header edits and replacement body through OPS (the part
+ * of sjm_session_eom after the recipients), for tests that run a module
+ * without a session.  FALSE when the MTA refused an edit.
+ */
+gboolean sjm_session_apply_content(const sjm_verdict *v, const sjm_mta_ops *ops, void *mta);
 
 /* The transaction gathered so far (for log lines of adapters). */
 const sjm_txn *sjm_session_txn(const sjm_session *s);

@@ -1,7 +1,8 @@
 /*
  * txn.h - one SMTP transaction as the core sees it, and the verdict the
- * core hands back.  The milter adapter and --inspect both fill an
- * sjm_txn and apply an sjm_verdict; neither makes decisions itself.
+ * core hands back.  The session layer (session.h) fills an sjm_txn for
+ * both the milter and --inspect and applies the sjm_verdict; the core
+ * only reads the one and writes the other.
  */
 #ifndef SJM_TXN_H
 #define SJM_TXN_H
@@ -21,6 +22,7 @@ typedef struct sjm_txn {
     char *auth_name;        /* SASL login, NULL when not authenticated */
     char *sender;           /* normalized (no <>, lower case); "" = null sender */
     GPtrArray *rcpts;       /* of char*, normalized envelope recipients */
+    GPtrArray *refused;     /* of char*, "ADDR(REPLY)" for each RCPT refused */
     GPtrArray *headers;     /* of sjm_header*, in order */
     sjm_spool *body;        /* NULL when the core said it does not need the body */
     gboolean body_failed;   /* storing the body failed (disk full): internal error */
@@ -66,9 +68,10 @@ typedef struct sjm_verdict {
     char *reply_text;
     GPtrArray *header_edits;/* of sjm_header_edit*, applied in order */
     GPtrArray *rcpt_adds;   /* of sjm_rcpt_add* */
+    GPtrArray *rcpt_dels;   /* of char*, envelope recipients to remove */
     sjm_spool *new_body;    /* replacement body, NULL = unchanged */
-    char *signature;        /* summary: none|preserved|stripped(...)|encrypted|malformed|skipped */
-    char *journal;          /* summary: added:A,B|skipped:REASON|disabled */
+    char *signature;        /* summary value, see summary.h */
+    char *journal;          /* summary value, see summary.h */
     GString *extra;         /* further " key=value" fields for the log line */
 } sjm_verdict;
 
@@ -77,6 +80,7 @@ void sjm_verdict_free(sjm_verdict *v);
 void sjm_verdict_add_header(sjm_verdict *v, sjm_header_op op, int index,
                             const char *name, const char *value);
 void sjm_verdict_add_rcpt(sjm_verdict *v, const char *addr, const char *esmtp_args);
+void sjm_verdict_del_rcpt(sjm_verdict *v, const char *addr);
 void sjm_verdict_set_reply(sjm_verdict *v, sjm_action action, const char *code,
                            const char *xcode, const char *text);
 void sjm_verdict_set_signature(sjm_verdict *v, const char *summary);

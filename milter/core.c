@@ -1,9 +1,11 @@
 /*
  * core.c - the order of decisions for one transaction.  Signature work
  * comes before journaling so that in bcc mode the journal receives the
- * message as delivered (SPEC section 5).  An internal failure never
- * lets a message through unjournaled: on_error=tempfail refuses it, and
- * on_error=accept passes it unchanged but still journaled.
+ * message as delivered (SPEC section 5).  An internal failure of the
+ * core never lets a message through unjournaled: on_error=tempfail
+ * refuses it, and on_error=accept passes it unchanged but still
+ * journaled.  (What happens when the MTA refuses an edit is the
+ * session's business: session.c.)
  */
 #include <string.h>
 #include "core.h"
@@ -53,14 +55,4 @@ void sjm_core_finish(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v)
         }
     }
     sjm_journal_apply(cfg, txn, v);
-}
-
-char *sjm_core_summary(const sjm_txn *txn, const sjm_verdict *v, gint64 elapsed_us)
-{
-    const char *outcome = v->action == SJM_ACTION_TEMPFAIL ? " action=tempfail"
-                        : v->action == SJM_ACTION_REJECT ? " action=reject" : "";
-
-    return g_strdup_printf("from=<%s> rcpts=%u signature=%s journal=%s%s%s time=%.1fms",
-                           txn->sender, txn->rcpts->len, v->signature, v->journal,
-                           outcome, v->extra->str, (double)elapsed_us / 1000.0);
 }

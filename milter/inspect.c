@@ -1,40 +1,37 @@
 /*
- * inspect.c - --inspect.  It plays the MTA's part: splits the file into
- * header fields and body the way the milter protocol delivers them,
- * calls the core at the same points, and applies the verdict's edits to
- * its own copy of the header the way the MTA would.
+ * inspect.c - --inspect: one message file through the session layer, as
+ * a live transaction goes through it, with the in-memory MTA of
+ * mta_file.h standing in for Postfix.
+ *
+ * This file only plays the MTA's part: it splits the file into header
+ * fields and body the way the milter protocol delivers them, feeds the
+ * session in protocol order, and writes what the in-memory MTA holds
+ * afterwards.  The output keeps the file's line ends (LF or CRLF); the
+ * session sees CRLF either way, as it does from a real MTA.
+ *
+ * DIAGNOSTICS
+ *   0 when the dry run ran (whatever it decided); 1 with a message on
+ *   stderr when the file could not be read or the result not written.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "inspect.h"
-#include "core.h"
-
-typedef struct {
-    char *name;
-    char *value;    /* folded lines joined with "\n", no CR */
-    char *raw;      /* the field exactly as in the file, NULL once edited */
-} out_header;
-
-static void free_out_header(gpointer p)
-{
-    out_header *h = p;
-    g_free(h->name);
-    g_free(h->value);
-    g_free(h->raw);
-    g_free(h);
-}
+#include "mta_file.h"
+#include "session.h"
 
 /*
- * Read the header block from F into HEADERS.  Stops after the empty
- * line; *crlf says whether the file uses CRLF.  FALSE on read error.
+ * Read the header block from F into M, feeding each field to S.  Stops
+ * after the empty line; *crlf says whether the file's first line ends in
+ * CRLF.  A line that is not a header field ends the header and is left
+ * in LEFTOVER as the start of the body.  FALSE on read error.
  */
-static gboolean read_header_block(FILE *f, GPtrArray *headers, gboolean *crlf, GString *leftover)
+static gboolean read_header_block(FILE *f, sjm_mta_file *m, gboolean *crlf, GString *leftover)
 {
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    out_header *cur = NULL;
+    sjm_mta_file_header *cur = NULL;
     gboolean first = TRUE;
 
     while ((n = getline(&line, &cap, f)) > 0) {
@@ -60,234 +57,123 @@ static gboolean read_header_block(FILE *f, GPtrArray *headers, gboolean *crlf, G
         }
         const char *colon = memchr(line, ':', content);
         if (!colon || colon == line) {
-            /* Not a header field: the header ends here and this is body. */
             g_string_append_len(leftover, line, len);
             break;
         }
-        cur = g_new0(out_header, 1);
-        cur->name = g_strndup(line, colon - line);
-        g_strchomp(cur->name);
+        char *name = g_strndup(line, colon - line);
+        g_strchomp(name);
         const char *v = colon + 1;
         while (v < line + content && (*v == ' ' || *v == '\t'))
             v++;
-        cur->value = g_strndup(v, line + content - v);
-        cur->raw = g_strndup(line, len);
-        g_ptr_array_add(headers, cur);
+        char *value = g_strndup(v, line + content - v);
+        char *raw = g_strndup(line, len);
+        sjm_mta_file_add_original_header(m, name, value, raw);
+        cur = g_ptr_array_index(m->headers, m->headers->len - 1);
+        g_free(name);
+        g_free(value);
+        g_free(raw);
     }
     free(line);
     return !ferror(f);
 }
 
-/* The index'th (1-based) header named NAME, as the MTA counts. */
-static gint find_nth(GPtrArray *headers, const char *name, int index)
+/* Turn bare LF into CRLF, as an MTA stores a message it received. */
+static gboolean store_crlf(sjm_mta_file *m, const char *p, gsize len, gboolean *last_cr)
 {
-    int seen = 0;
-    for (guint i = 0; i < headers->len; i++) {
-        out_header *h = g_ptr_array_index(headers, i);
-        if (g_ascii_strcasecmp(h->name, name) == 0 && ++seen == index)
-            return (gint)i;
-    }
-    return -1;
-}
+    const char *run = p, *end = p + len, *nl;
 
-static void apply_edits(GPtrArray *headers, const sjm_verdict *v)
-{
-    for (guint i = 0; i < v->header_edits->len; i++) {
-        const sjm_header_edit *e = g_ptr_array_index(v->header_edits, i);
-        out_header *h;
-        gint at;
-
-        switch (e->op) {
-        case SJM_HDR_ADD:
-        case SJM_HDR_INSERT:
-            h = g_new0(out_header, 1);
-            h->name = g_strdup(e->name);
-            h->value = g_strdup(e->value);
-            if (e->op == SJM_HDR_ADD || e->index >= (int)headers->len)
-                g_ptr_array_add(headers, h);
-            else
-                g_ptr_array_insert(headers, MAX(e->index, 0), h);
-            break;
-        case SJM_HDR_CHANGE:
-            at = find_nth(headers, e->name, e->index);
-            if (at < 0) {
-                /* libmilter: changing a header that is not there adds it. */
-                if (e->value) {
-                    h = g_new0(out_header, 1);
-                    h->name = g_strdup(e->name);
-                    h->value = g_strdup(e->value);
-                    g_ptr_array_add(headers, h);
-                }
-            } else if (!e->value) {
-                g_ptr_array_remove_index(headers, (guint)at);
-            } else {
-                h = g_ptr_array_index(headers, at);
-                g_free(h->value);
-                g_free(h->raw);
-                h->value = g_strdup(e->value);
-                h->raw = NULL;
-            }
-            break;
-        }
-    }
-}
-
-static gboolean write_headers(FILE *out, GPtrArray *headers, gboolean crlf)
-{
-    const char *eol = crlf ? "\r\n" : "\n";
-
-    for (guint i = 0; i < headers->len; i++) {
-        out_header *h = g_ptr_array_index(headers, i);
-        if (h->raw) {
-            fputs(h->raw, out);
+    for (const char *q = p; q < end && (nl = memchr(q, '\n', (gsize)(end - q))); q = nl + 1) {
+        if (nl > p ? nl[-1] == '\r' : *last_cr)
             continue;
-        }
-        fprintf(out, "%s: ", h->name);
-        for (const char *p = h->value; *p; p++) {
-            if (*p == '\n')
-                fputs(eol, out);
-            else if (*p != '\r')
-                fputc(*p, out);
-        }
-        fputs(eol, out);
-    }
-    fputs(eol, out);
-    return !ferror(out);
-}
-
-static gboolean copy_spool(sjm_spool *s, FILE *out)
-{
-    char buf[65536];
-    guint64 off = 0;
-    gssize n;
-
-    while ((n = sjm_spool_read(s, &off, buf, sizeof buf)) > 0)
-        if (fwrite(buf, 1, (size_t)n, out) != (size_t)n)
+        if (!sjm_mta_file_add_original_body(m, run, (gsize)(nl - run))
+            || !sjm_mta_file_add_original_body(m, "\r\n", 2))
             return FALSE;
-    return n == 0;
+        run = nl + 1;
+    }
+    if (len > 0)
+        *last_cr = p[len - 1] == '\r';
+    return sjm_mta_file_add_original_body(m, run, (gsize)(end - run));
 }
 
-static gboolean copy_rest(FILE *in, FILE *out)
+/* The body: into the MTA's copy, and into the session while it wants it. */
+static gboolean feed_body(FILE *in, GString *leftover, sjm_mta_file *m, sjm_session *s)
 {
     char buf[65536];
     size_t n;
+    gboolean want = sjm_session_eoh(s), last_cr = FALSE, ok = TRUE;
 
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n)
-            return FALSE;
-    return !ferror(in);
+    if (leftover->len > 0) {
+        ok = store_crlf(m, leftover->str, leftover->len, &last_cr);
+        if (want)
+            want = sjm_session_body(s, (const guchar *)leftover->str, leftover->len);
+    }
+    while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+        ok = store_crlf(m, buf, n, &last_cr);
+        if (want)
+            want = sjm_session_body(s, (const guchar *)buf, n);
+    }
+    return ok && !ferror(in);
 }
 
-int sjm_inspect_run(const sjm_config *cfg, const sjm_inspect_args *a)
+int sjm_inspect_run(sjm_config *cfg, const sjm_inspect_args *a)
 {
-    GPtrArray *headers = g_ptr_array_new_with_free_func(free_out_header);
+    sjm_mta_file *m = sjm_mta_file_new();
     GString *leftover = g_string_new(NULL);
-    sjm_txn *txn = sjm_txn_new();
-    sjm_verdict *v = sjm_verdict_new();
-    FILE *in = NULL, *out = NULL;
+    sjm_client client = {a->client_addr, a->auth_name};
+    sjm_session *s = NULL;
+    sjm_outcome out = {0};
+    FILE *in = NULL, *outf = NULL;
     gboolean crlf = FALSE;
-    long body_start;
     int rc = 1;
 
+    m->refuse = a->refuse;
     in = fopen(a->message_path, "rb");
     if (!in) {
         fprintf(stderr, "smime-journal-milter: %s: %s\n", a->message_path, g_strerror(errno));
         goto done;
     }
-    if (!read_header_block(in, headers, &crlf, leftover)) {
+    /* Envelope, header fields and body in protocol order. */
+    s = sjm_session_new(cfg, &client, a->from);
+    sjm_session_set_queue_id(s, "INSPECT");
+    for (guint i = 0; i < a->rcpts->len; i++) {
+        const char *rcpt = g_ptr_array_index(a->rcpts, i);
+        if (sjm_session_rcpt(s, rcpt) == NULL)
+            sjm_mta_file_add_original_rcpt(m, rcpt);
+    }
+    if (!read_header_block(in, m, &crlf, leftover)) {
         fprintf(stderr, "smime-journal-milter: %s: read error\n", a->message_path);
         goto done;
     }
-    body_start = ftell(in);
-
-    /* Envelope, in protocol order. */
-    g_free(txn->client_addr);
-    txn->client_addr = g_strdup(a->client_addr ? a->client_addr : "");
-    txn->client_trusted = a->client_addr == NULL
-                          || sjm_netlist_contains(cfg->trusted_networks, a->client_addr);
-    txn->auth_name = g_strdup(a->auth_name);
-    g_free(txn->queue_id);
-    txn->queue_id = g_strdup("INSPECT");
-    sjm_txn_set_sender(txn, a->from);
-    for (guint i = 0; i < a->rcpts->len; i++) {
-        const char *rcpt = g_ptr_array_index(a->rcpts, i);
-        const char *refusal = sjm_core_check_rcpt(cfg, txn, rcpt);
-        if (refusal) {
-            char *esc = g_strdup_printf("%s(550 5.7.1 %s)", rcpt, refusal);
-            sjm_verdict_add_extra(v, "rcpt_refused", esc);
-            g_free(esc);
-            continue;
-        }
-        sjm_txn_add_rcpt(txn, rcpt);
+    for (guint i = 0; i < m->headers->len; i++) {
+        sjm_mta_file_header *h = g_ptr_array_index(m->headers, i);
+        sjm_session_header(s, h->name, h->value);
     }
-    for (guint i = 0; i < headers->len; i++) {
-        out_header *h = g_ptr_array_index(headers, i);
-        sjm_txn_add_header(txn, h->name, h->value);
+    if (!feed_body(in, leftover, m, s)) {
+        fprintf(stderr, "smime-journal-milter: %s: %s\n", a->message_path, g_strerror(errno));
+        goto done;
     }
+    sjm_session_eom(s, &sjm_mta_file_ops, m, &out);
 
-    if (txn->rcpts->len == 0) {
-        sjm_verdict_set_reply(v, SJM_ACTION_REJECT, "554", "5.5.1", "No valid recipients");
-        sjm_verdict_set_journal(v, "skipped:no-recipients");
-    } else {
-        if (sjm_core_wants_body(cfg, txn)) {
-            char buf[65536];
-            size_t n;
-            txn->body = sjm_spool_new();
-            if (!sjm_spool_append(txn->body, leftover->str, leftover->len))
-                txn->body_failed = TRUE;
-            while (!txn->body_failed && (n = fread(buf, 1, sizeof buf, in)) > 0)
-                if (!sjm_spool_append(txn->body, buf, n))
-                    txn->body_failed = TRUE;
-        }
-        sjm_core_finish(cfg, txn, v);
-    }
-
-    out = a->output_path ? fopen(a->output_path, "wb") : stdout;
-    if (!out) {
+    outf = a->output_path ? fopen(a->output_path, "wb") : stdout;
+    if (!outf) {
         fprintf(stderr, "smime-journal-milter: %s: %s\n", a->output_path, g_strerror(errno));
         goto done;
     }
-    if (v->action == SJM_ACTION_CONTINUE) {
-        gboolean ok;
-        apply_edits(headers, v);
-        ok = write_headers(out, headers, crlf);
-        if (ok && v->new_body)
-            ok = copy_spool(v->new_body, out);
-        else if (ok) {
-            fwrite(leftover->str, 1, leftover->len, out);
-            ok = fseek(in, body_start, SEEK_SET) == 0 && copy_rest(in, out);
-        }
-        if (!ok || fflush(out) != 0) {
-            fprintf(stderr, "smime-journal-milter: writing the result failed: %s\n", g_strerror(errno));
-            goto done;
-        }
+    if (out.action == SJM_ACTION_CONTINUE && !sjm_mta_file_write(m, outf, crlf)) {
+        fprintf(stderr, "smime-journal-milter: writing the result failed: %s\n", g_strerror(errno));
+        goto done;
     }
-
-    gint64 elapsed = g_get_monotonic_time() - txn->start_us;
-    GString *line = g_string_new(NULL);
-    g_string_append_printf(line, "signature=%s journal=%s", v->signature, v->journal);
-    if (v->action != SJM_ACTION_CONTINUE)
-        g_string_append_printf(line, " action=%s reply=\"%s %s %s\"",
-                               v->action == SJM_ACTION_TEMPFAIL ? "tempfail" : "reject",
-                               v->reply_code, v->reply_xcode, v->reply_text);
-    for (guint i = 0; i < v->rcpt_adds->len; i++) {
-        const sjm_rcpt_add *r = g_ptr_array_index(v->rcpt_adds, i);
-        g_string_append_printf(line, " add_rcpt=<%s>%s%s", r->addr,
-                               r->esmtp_args ? ":" : "", r->esmtp_args ? r->esmtp_args : "");
-    }
-    g_string_append_printf(line, "%s time_us=%" G_GINT64_FORMAT, v->extra->str, elapsed);
-    fprintf(stderr, "%s\n", line->str);
-    g_string_free(line, TRUE);
+    fprintf(stderr, "%s\n", out.summary);
     rc = 0;
 
 done:
-    if (out && out != stdout)
-        fclose(out);
+    if (outf && outf != stdout)
+        fclose(outf);
     if (in)
         fclose(in);
+    sjm_outcome_clear(&out);
+    sjm_session_free(s);
     g_string_free(leftover, TRUE);
-    g_ptr_array_free(headers, TRUE);
-    sjm_txn_free(txn);
-    sjm_verdict_free(v);
+    sjm_mta_file_free(m);
     return rc;
 }

@@ -26,6 +26,7 @@
 #include <gmime/gmime.h>
 #include "config.h"
 #include "inspect.h"
+#include "mta_file.h"
 #include "log.h"
 #include "milter.h"
 #include "smime.h"
@@ -51,7 +52,8 @@ static void usage(FILE *out)
             "       smime-journal-milter [-c FILE] --print-config\n"
             "       smime-journal-milter -V\n"
             "       smime-journal-milter [-c FILE] --inspect MESSAGE --from ADDR --rcpt ADDR\n"
-            "               [--rcpt ADDR ...] [--client-addr IP] [--auth NAME] [--output FILE]\n");
+            "               [--rcpt ADDR ...] [--client-addr IP] [--auth NAME] [--output FILE]\n"
+            "               [--refuse add-rcpt|del-rcpt|header|body ...]\n");
 }
 
 static void print_version(void)
@@ -291,7 +293,8 @@ static int run_daemon(const run_opts *o)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_INSPECT = 256, OPT_FROM, OPT_RCPT, OPT_CLIENT, OPT_AUTH, OPT_OUTPUT, OPT_PRINT };
+    enum { OPT_INSPECT = 256, OPT_FROM, OPT_RCPT, OPT_CLIENT, OPT_AUTH, OPT_OUTPUT, OPT_PRINT,
+           OPT_REFUSE };
     static const struct option longopts[] = {
         {"inspect", required_argument, NULL, OPT_INSPECT},
         {"from", required_argument, NULL, OPT_FROM},
@@ -299,6 +302,7 @@ int main(int argc, char **argv)
         {"client-addr", required_argument, NULL, OPT_CLIENT},
         {"auth", required_argument, NULL, OPT_AUTH},
         {"output", required_argument, NULL, OPT_OUTPUT},
+        {"refuse", required_argument, NULL, OPT_REFUSE},
         {"print-config", no_argument, NULL, OPT_PRINT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -324,6 +328,12 @@ int main(int argc, char **argv)
         case OPT_CLIENT: ia.client_addr = optarg; break;
         case OPT_AUTH: ia.auth_name = optarg; break;
         case OPT_OUTPUT: ia.output_path = optarg; break;
+        case OPT_REFUSE:
+            if (!sjm_mta_file_parse_refuse(optarg, &ia.refuse)) {
+                fprintf(stderr, "smime-journal-milter: --refuse takes add-rcpt, del-rcpt, header or body\n");
+                return EX_USAGE;
+            }
+            break;
         case OPT_PRINT: print_config = TRUE; break;
         default: usage(stderr); return EX_USAGE;
         }
@@ -361,8 +371,8 @@ int main(int argc, char **argv)
         g_ptr_array_free(ia.rcpts, TRUE);
         return rc;
     }
-    if (ia.from || ia.rcpts->len || ia.client_addr || ia.auth_name || ia.output_path) {
-        fprintf(stderr, "smime-journal-milter: --from/--rcpt/--client-addr/--auth/--output go with --inspect\n");
+    if (ia.from || ia.rcpts->len || ia.client_addr || ia.auth_name || ia.output_path || ia.refuse) {
+        fprintf(stderr, "smime-journal-milter: --from/--rcpt/--client-addr/--auth/--output/--refuse go with --inspect\n");
         return EX_USAGE;
     }
     g_ptr_array_free(ia.rcpts, TRUE);

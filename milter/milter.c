@@ -1,11 +1,13 @@
 /*
- * milter.c - libmilter callbacks.  They only collect the envelope,
- * header fields and body into an sjm_txn and apply the verdict the core
- * returns; every decision lives in core.c and the modules it calls.
+ * milter.c - libmilter callbacks: each hands its event to the session
+ * layer (session.c) and translates the answer into libmilter's terms.
+ * What libmilter alone knows stays here: protocol negotiation, macros
+ * ({i}, {auth_authen}), the smfi_* calls behind the session's table of
+ * MTA operations, the current configuration and the drain on stop.
  *
- * Each transaction holds a reference to the configuration that was
- * current at MAIL FROM, so a reload never changes the rules halfway
- * through a message.
+ * Each session holds a reference to the configuration that was current
+ * at MAIL FROM, so a reload never changes the rules halfway through a
+ * message.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,19 +16,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "milter.h"
-#include "core.h"
 #include "log.h"
-#include "txn.h"
+#include "session.h"
 
 typedef struct {
     char *client_addr;      /* "" for local submission (no socket address) */
-    gboolean local;
     gboolean can_addrcpt_par;
     gboolean can_skip;
     gboolean noreply_conn, noreply_hdr, noreply_eoh;
-    sjm_config *cfg;        /* of the current transaction */
-    sjm_txn *txn;
-    gboolean want_body;
+    sjm_session *session;   /* the current transaction, NULL between them */
 } conn_ctx;
 
 /*
@@ -73,13 +71,10 @@ int sjm_milter_active_transactions(void)
 
 static void end_transaction(conn_ctx *c)
 {
-    if (c->txn)
+    if (c->session)
         g_atomic_int_dec_and_test(&active_transactions);
-    sjm_txn_free(c->txn);
-    c->txn = NULL;
-    sjm_config_unref(c->cfg);
-    c->cfg = NULL;
-    c->want_body = FALSE;
+    sjm_session_free(c->session);
+    c->session = NULL;
 }
 
 static conn_ctx *get_ctx(SMFICTX *ctx)
@@ -99,7 +94,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 {
     conn_ctx *c = get_ctx(ctx);
     unsigned long want_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT
-                                 | SMFIF_ADDRCPT_PAR;
+                                 | SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT;
     /* Connect, header and end-of-header never answer anything but
      * "continue", so the MTA need not wait for an answer: one round trip
      * per header field saved, which is most of a plain message's cost. */
@@ -132,34 +127,33 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, buf, sizeof buf);
     g_free(c->client_addr);
     c->client_addr = g_strdup(buf);
-    /* No socket address: sendmail(1)/pickup, i.e. a local user. */
-    c->local = (sa == NULL || buf[0] == '\0');
     return c->noreply_conn ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static void refresh_queue_id(SMFICTX *ctx, conn_ctx *c)
+{
+    if (c->session)
+        sjm_session_set_queue_id(c->session, smfi_getsymval(ctx, "i"));
 }
 
 static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
 {
     conn_ctx *c = get_ctx(ctx);
-    const char *qid, *auth;
+    sjm_config *cfg;
+    sjm_client client;
 
     end_transaction(c);
     if (g_atomic_int_get(&draining)) {
         smfi_setreply(ctx, "421", "4.3.2", "Mail filter is restarting, please try again later");
         return SMFIS_TEMPFAIL;
     }
-    c->cfg = sjm_milter_get_config();
-    c->txn = sjm_txn_new();
+    client.addr = c->client_addr;
+    client.auth_name = smfi_getsymval(ctx, "{auth_authen}");
+    cfg = sjm_milter_get_config();
+    c->session = sjm_session_new(cfg, &client, argv[0]);
+    sjm_config_unref(cfg);
     g_atomic_int_inc(&active_transactions);
-    g_free(c->txn->client_addr);
-    c->txn->client_addr = g_strdup(c->client_addr);
-    c->txn->client_trusted = c->local || sjm_netlist_contains(c->cfg->trusted_networks, c->client_addr);
-    sjm_txn_set_sender(c->txn, argv[0]);
-    if ((auth = smfi_getsymval(ctx, "{auth_authen}")) != NULL)
-        c->txn->auth_name = g_strdup(auth);
-    if ((qid = smfi_getsymval(ctx, "i")) != NULL) {
-        g_free(c->txn->queue_id);
-        c->txn->queue_id = g_strdup(qid);
-    }
+    refresh_queue_id(ctx, c);
     return SMFIS_CONTINUE;
 }
 
@@ -168,16 +162,16 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     conn_ctx *c = get_ctx(ctx);
     const char *refusal;
 
-    if (!c->txn)
+    if (!c->session)
         return SMFIS_CONTINUE;
-    refusal = sjm_core_check_rcpt(c->cfg, c->txn, argv[0]);
+    refusal = sjm_session_rcpt(c->session, argv[0]);
     if (refusal) {
-        sjm_log(LOG_NOTICE, "%s: from=<%s> client=[%s] rcpt=%s refused: %s", c->txn->queue_id,
-                c->txn->sender, c->client_addr, argv[0], refusal);
+        const sjm_txn *t = sjm_session_txn(c->session);
+        sjm_log(LOG_NOTICE, "%s: from=<%s> client=[%s] rcpt=%s refused: %s", t->queue_id,
+                t->sender, c->client_addr, argv[0], refusal);
         smfi_setreply(ctx, "550", "5.7.1", (char *)refusal);
         return SMFIS_REJECT;
     }
-    sjm_txn_add_rcpt(c->txn, argv[0]);
     return SMFIS_CONTINUE;
 }
 
@@ -185,146 +179,112 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
     conn_ctx *c = get_ctx(ctx);
 
-    if (c->txn)
-        sjm_txn_add_header(c->txn, name, value);
+    if (c->session)
+        sjm_session_header(c->session, name, value);
     return c->noreply_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-}
-
-static void refresh_queue_id(SMFICTX *ctx, conn_ctx *c)
-{
-    const char *qid = smfi_getsymval(ctx, "i");
-    if (qid && c->txn) {
-        g_free(c->txn->queue_id);
-        c->txn->queue_id = g_strdup(qid);
-    }
 }
 
 static sfsistat cb_eoh(SMFICTX *ctx)
 {
     conn_ctx *c = get_ctx(ctx);
 
-    sfsistat done = c->noreply_eoh ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-
-    if (!c->txn)
-        return done;
-    refresh_queue_id(ctx, c);
-    c->want_body = sjm_core_wants_body(c->cfg, c->txn);
-    if (c->want_body)
-        c->txn->body = sjm_spool_new();
-    return done;
+    if (c->session) {
+        refresh_queue_id(ctx, c);
+        sjm_session_eoh(c->session);
+    }
+    return c->noreply_eoh ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
     conn_ctx *c = get_ctx(ctx);
-    sjm_txn *t = c->txn;
 
-    if (!t || !c->want_body || t->body_failed)
-        return c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
-    /* One byte past max_scan_size is enough for the core to say
-     * "skipped"; storing more would only fill the disk. */
-    if (sjm_spool_size(t->body) > c->cfg->max_scan_size)
-        return c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
-    if (!sjm_spool_append(t->body, chunk, len)) {
-        sjm_log(LOG_ERR, "%s: cannot store the message body: %s", t->queue_id, g_strerror(errno));
-        t->body_failed = TRUE;
-        return c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
-    }
-    return SMFIS_CONTINUE;
+    if (c->session && sjm_session_body(c->session, chunk, len))
+        return SMFIS_CONTINUE;
+    return c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
 }
 
-static gboolean add_rcpts(SMFICTX *ctx, conn_ctx *c, const sjm_verdict *v)
+/* ------------------------------------------- the session's MTA operations */
+
+typedef struct {
+    SMFICTX *ctx;
+    conn_ctx *c;
+} milter_mta;
+
+static gboolean mta_add_rcpt(void *mta, const char *addr, const char *esmtp_args)
 {
-    for (guint i = 0; i < v->rcpt_adds->len; i++) {
-        const sjm_rcpt_add *r = g_ptr_array_index(v->rcpt_adds, i);
-        char *bracketed = g_strdup_printf("<%s>", r->addr);
-        int rc;
-        if (r->esmtp_args && c->can_addrcpt_par)
-            rc = smfi_addrcpt_par(ctx, bracketed, (char *)r->esmtp_args);
-        else
-            rc = smfi_addrcpt(ctx, bracketed);
-        g_free(bracketed);
-        if (rc != MI_SUCCESS)
-            return FALSE;
-    }
-    return TRUE;
+    milter_mta *m = mta;
+    char *bracketed = g_strdup_printf("<%s>", addr);
+    int rc = esmtp_args ? smfi_addrcpt_par(m->ctx, bracketed, (char *)esmtp_args)
+                        : smfi_addrcpt(m->ctx, bracketed);
+    g_free(bracketed);
+    return rc == MI_SUCCESS;
 }
 
-static gboolean apply_header_edits(SMFICTX *ctx, const sjm_verdict *v)
+static gboolean mta_del_rcpt(void *mta, const char *addr)
 {
-    for (guint i = 0; i < v->header_edits->len; i++) {
-        const sjm_header_edit *e = g_ptr_array_index(v->header_edits, i);
-        int rc = MI_FAILURE;
-        switch (e->op) {
-        case SJM_HDR_ADD:
-            rc = smfi_addheader(ctx, e->name, e->value);
-            break;
-        case SJM_HDR_INSERT:
-            rc = smfi_insheader(ctx, e->index, e->name, e->value);
-            break;
-        case SJM_HDR_CHANGE:
-            rc = smfi_chgheader(ctx, e->name, e->index, e->value);
-            break;
-        }
-        if (rc != MI_SUCCESS)
-            return FALSE;
-    }
-    return TRUE;
+    milter_mta *m = mta;
+    char *bracketed = g_strdup_printf("<%s>", addr);
+    int rc = smfi_delrcpt(m->ctx, bracketed);
+    g_free(bracketed);
+    return rc == MI_SUCCESS;
 }
 
-static gboolean replace_body(SMFICTX *ctx, sjm_spool *body)
+static gboolean mta_add_header(void *mta, const char *name, const char *value)
 {
-    guchar buf[65536];
-    guint64 off = 0;
-    gssize n;
-
-    if (sjm_spool_size(body) == 0)
-        return smfi_replacebody(ctx, (unsigned char *)"", 0) == MI_SUCCESS;
-    while ((n = sjm_spool_read(body, &off, buf, sizeof buf)) > 0)
-        if (smfi_replacebody(ctx, buf, (int)n) != MI_SUCCESS)
-            return FALSE;
-    return n == 0;
+    return smfi_addheader(((milter_mta *)mta)->ctx, (char *)name, (char *)value) == MI_SUCCESS;
 }
+
+static gboolean mta_insert_header(void *mta, int index, const char *name, const char *value)
+{
+    return smfi_insheader(((milter_mta *)mta)->ctx, index, (char *)name, (char *)value)
+           == MI_SUCCESS;
+}
+
+static gboolean mta_change_header(void *mta, const char *name, int index, const char *value)
+{
+    return smfi_chgheader(((milter_mta *)mta)->ctx, (char *)name, index, (char *)value)
+           == MI_SUCCESS;
+}
+
+static gboolean mta_replace_body(void *mta, const guchar *chunk, gsize len)
+{
+    return smfi_replacebody(((milter_mta *)mta)->ctx, (unsigned char *)chunk, (int)len)
+           == MI_SUCCESS;
+}
+
+static gboolean mta_can_esmtp_args(void *mta)
+{
+    return ((milter_mta *)mta)->c->can_addrcpt_par;
+}
+
+static const sjm_mta_ops milter_ops = {
+    .add_rcpt = mta_add_rcpt,
+    .del_rcpt = mta_del_rcpt,
+    .add_header = mta_add_header,
+    .insert_header = mta_insert_header,
+    .change_header = mta_change_header,
+    .replace_body = mta_replace_body,
+    .can_esmtp_args = mta_can_esmtp_args,
+};
 
 static sfsistat cb_eom(SMFICTX *ctx)
 {
     conn_ctx *c = get_ctx(ctx);
-    sjm_txn *t = c->txn;
-    sjm_verdict *v;
+    milter_mta mta = {ctx, c};
+    sjm_outcome out;
     sfsistat rc = SMFIS_CONTINUE;
-    char *summary;
 
-    if (!t)
+    if (!c->session)
         return SMFIS_CONTINUE;
     refresh_queue_id(ctx, c);
-    v = sjm_verdict_new();
-    sjm_core_finish(c->cfg, t, v);
-
-    if (v->action == SJM_ACTION_CONTINUE && !add_rcpts(ctx, c, v)) {
-        if (c->cfg->journal_on_failure == SJM_ON_ERROR_TEMPFAIL) {
-            sjm_verdict_set_reply(v, SJM_ACTION_TEMPFAIL, "451", "4.3.0",
-                                  "Cannot add the journal recipient, please try again later");
-            sjm_verdict_set_journal(v, "failed");
-        } else {
-            sjm_verdict_set_journal(v, "failed:accepted-unjournaled");
-        }
+    sjm_session_eom(c->session, &milter_ops, &mta, &out);
+    if (out.action != SJM_ACTION_CONTINUE) {
+        smfi_setreply(ctx, out.reply_code, out.reply_xcode, out.reply_text);
+        rc = out.action == SJM_ACTION_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_REJECT;
     }
-    /* Postfix requires the body replacement after every other edit. */
-    if (v->action == SJM_ACTION_CONTINUE
-        && (!apply_header_edits(ctx, v) || (v->new_body && !replace_body(ctx, v->new_body)))) {
-        if (c->cfg->on_error == SJM_ON_ERROR_TEMPFAIL)
-            sjm_verdict_set_reply(v, SJM_ACTION_TEMPFAIL, "451", "4.3.0",
-                                  "Temporary filter failure, please try again later");
-        sjm_verdict_add_extra(v, "error", "edit-failed");
-    }
-    if (v->action != SJM_ACTION_CONTINUE) {
-        smfi_setreply(ctx, v->reply_code, v->reply_xcode, v->reply_text);
-        rc = v->action == SJM_ACTION_TEMPFAIL ? SMFIS_TEMPFAIL : SMFIS_REJECT;
-    }
-    summary = sjm_core_summary(t, v, g_get_monotonic_time() - t->start_us);
-    sjm_log(LOG_INFO, "%s: %s", t->queue_id, summary);
-    g_free(summary);
-    sjm_verdict_free(v);
+    sjm_log(LOG_INFO, "%s: %s", sjm_session_txn(c->session)->queue_id, out.log_line);
+    sjm_outcome_clear(&out);
     end_transaction(c);
     return rc;
 }
@@ -352,7 +312,8 @@ static sfsistat cb_close(SMFICTX *ctx)
 struct smfiDesc sjm_milter_desc = {
     .xxfi_name = "smime-journal-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_ADDRCPT | SMFIF_ADDRCPT_PAR
+                  | SMFIF_DELRCPT,
     .xxfi_connect = cb_connect,
     .xxfi_helo = NULL,
     .xxfi_envfrom = cb_envfrom,

@@ -20,6 +20,7 @@ sjm_txn *sjm_txn_new(void)
     t->client_addr = g_strdup("");
     t->sender = g_strdup("");
     t->rcpts = g_ptr_array_new_with_free_func(g_free);
+    t->refused = g_ptr_array_new_with_free_func(g_free);
     t->headers = g_ptr_array_new_with_free_func(free_header);
     t->start_us = g_get_monotonic_time();
     return t;
@@ -34,6 +35,7 @@ void sjm_txn_free(sjm_txn *t)
     g_free(t->auth_name);
     g_free(t->sender);
     g_ptr_array_free(t->rcpts, TRUE);
+    g_ptr_array_free(t->refused, TRUE);
     g_ptr_array_free(t->headers, TRUE);
     sjm_spool_free(t->body);
     g_free(t);
@@ -92,6 +94,7 @@ sjm_verdict *sjm_verdict_new(void)
     v->action = SJM_ACTION_CONTINUE;
     v->header_edits = g_ptr_array_new_with_free_func(free_edit);
     v->rcpt_adds = g_ptr_array_new_with_free_func(free_rcpt_add);
+    v->rcpt_dels = g_ptr_array_new_with_free_func(g_free);
     v->signature = g_strdup("none");
     v->journal = g_strdup("disabled");
     v->extra = g_string_new(NULL);
@@ -107,6 +110,7 @@ void sjm_verdict_free(sjm_verdict *v)
     g_free(v->reply_text);
     g_ptr_array_free(v->header_edits, TRUE);
     g_ptr_array_free(v->rcpt_adds, TRUE);
+    g_ptr_array_free(v->rcpt_dels, TRUE);
     sjm_spool_free(v->new_body);
     g_free(v->signature);
     g_free(v->journal);
@@ -131,6 +135,11 @@ void sjm_verdict_add_rcpt(sjm_verdict *v, const char *addr, const char *esmtp_ar
     r->addr = g_strdup(addr);
     r->esmtp_args = g_strdup(esmtp_args);
     g_ptr_array_add(v->rcpt_adds, r);
+}
+
+void sjm_verdict_del_rcpt(sjm_verdict *v, const char *addr)
+{
+    g_ptr_array_add(v->rcpt_dels, g_strdup(addr));
 }
 
 void sjm_verdict_set_reply(sjm_verdict *v, sjm_action action, const char *code,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "core.h"
 #include "smime.h"
+#include "summary.h"
 
 static sjm_txn *plain_txn(gboolean trusted)
 {
@@ -40,9 +41,10 @@ START_TEST(plain_message_is_journaled_and_body_skipped)
     ck_assert_str_eq(r->esmtp_args, "NOTIFY=NEVER");
     ck_assert_ptr_eq(v->new_body, NULL);
 
-    char *line = sjm_core_summary(t, v, 400);
+    char *line = sjm_summary_line(t, v, 400, TRUE);
     ck_assert_str_eq(line, "from=<alice@corp.example> rcpts=1 signature=none "
-                           "journal=added:journal@archive.example.com time=0.4ms");
+                           "journal=added:journal@archive.example.com "
+                           "add_rcpt=<journal@archive.example.com>:NOTIFY=NEVER time=0.400ms");
     g_free(line);
     sjm_verdict_free(v);
     sjm_txn_free(t);
@@ -64,7 +66,7 @@ START_TEST(internal_failure_tempfails_and_adds_nothing)
     ck_assert_uint_eq(v->rcpt_adds->len, 0);
     ck_assert_uint_eq(v->header_edits->len, 0);
     ck_assert_str_eq(v->signature, "error");
-    char *line = sjm_core_summary(t, v, 1000);
+    char *line = sjm_summary_line(t, v, 1000, TRUE);
     ck_assert_ptr_ne(strstr(line, " action=tempfail"), NULL);
     g_free(line);
     sjm_verdict_free(v);

@@ -21,6 +21,7 @@
 #include "txn.h"
 #include "spool.h"
 #include "smime.h"
+#include "mta_file.h"
 
 static sjm_config *cfg;
 
@@ -140,39 +141,25 @@ static int nth_header(GPtrArray *hs, const char *name, int index)
     return -1;
 }
 
-/* Apply the edits the way libmilter/Postfix do. */
+/* The header fields after the verdict's edits, through the same
+ * in-memory MTA and the same apply code --inspect and the session use. */
 static GPtrArray *apply_edits(const sjm_txn *t, const sjm_verdict *v)
 {
     GPtrArray *hs = g_ptr_array_new_with_free_func(hdr_free);
+    sjm_mta_file *m = sjm_mta_file_new();
     for (guint i = 0; i < t->headers->len; i++) {
         sjm_header *o = g_ptr_array_index(t->headers, i);
+        sjm_mta_file_add_original_header(m, o->name, o->value, NULL);
+    }
+    ck_assert(sjm_session_apply_content(v, &sjm_mta_file_ops, m));
+    for (guint i = 0; i < m->headers->len; i++) {
+        sjm_mta_file_header *o = g_ptr_array_index(m->headers, i);
         sjm_header *h = g_new(sjm_header, 1);
         h->name = g_strdup(o->name);
         h->value = g_strdup(o->value);
         g_ptr_array_add(hs, h);
     }
-    for (guint i = 0; i < v->header_edits->len; i++) {
-        sjm_header_edit *e = g_ptr_array_index(v->header_edits, i);
-        if (e->op == SJM_HDR_CHANGE) {
-            int at = nth_header(hs, e->name, e->index);
-            ck_assert_msg(at >= 0, "edit of a header that is not there: %s[%d]", e->name, e->index);
-            if (e->value == NULL) {
-                g_ptr_array_remove_index(hs, (guint)at);
-            } else {
-                sjm_header *h = g_ptr_array_index(hs, at);
-                g_free(h->value);
-                h->value = g_strdup(e->value);
-            }
-        } else {
-            sjm_header *h = g_new(sjm_header, 1);
-            h->name = g_strdup(e->name);
-            h->value = g_strdup(e->value);
-            if (e->op == SJM_HDR_ADD)
-                g_ptr_array_add(hs, h);
-            else
-                g_ptr_array_insert(hs, e->index, h);
-        }
-    }
+    sjm_mta_file_free(m);
     return hs;
 }
 

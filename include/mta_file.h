@@ -1,0 +1,71 @@
+/*
+ * mta_file.h - an MTA in memory: the message as an MTA holds it during
+ * a milter transaction (header fields, envelope recipients, body), with
+ * the operations of sjm_mta_ops applied to it the way Postfix applies
+ * libmilter's requests.
+ *
+ * DESCRIPTION
+ *   --inspect and the unit tests use it to see "the message as it would
+ *   be delivered" through exactly the edits a live transaction sends.
+ *   Each kind of edit can be made to fail, as an MTA that refuses it
+ *   would, so the session's failure policy can be exercised without a
+ *   real MTA.  Original header fields keep their raw bytes, so a message
+ *   that is not edited is written back byte for byte.
+ *
+ * DIAGNOSTICS
+ *   sjm_mta_file_write() returns FALSE on a write error (errno set).
+ */
+#ifndef SJM_MTA_FILE_H
+#define SJM_MTA_FILE_H
+
+#include <stdio.h>
+#include "session.h"
+#include "spool.h"
+
+/* Edits an sjm_mta_file can be told to refuse (a bit set). */
+enum {
+    SJM_MTA_REFUSE_ADD_RCPT = 1 << 0,
+    SJM_MTA_REFUSE_DEL_RCPT = 1 << 1,
+    SJM_MTA_REFUSE_HEADER = 1 << 2,
+    SJM_MTA_REFUSE_BODY = 1 << 3
+};
+
+/* "add-rcpt", "del-rcpt", "header", "body" into *BITS; FALSE if unknown. */
+gboolean sjm_mta_file_parse_refuse(const char *name, unsigned *bits);
+
+typedef struct sjm_mta_file_header {
+    char *name;
+    char *value;    /* folded lines joined with "\n", no CR */
+    char *raw;      /* the field exactly as received, NULL once edited */
+} sjm_mta_file_header;
+
+typedef struct sjm_mta_file {
+    GPtrArray *headers;     /* of sjm_mta_file_header*, in order */
+    GPtrArray *rcpts;       /* of char*: envelope recipients, with "<>" */
+    GPtrArray *rcpt_log;    /* of char*: "+<a> ARGS" / "-<a>", in order applied */
+    sjm_spool *body;        /* the body as received, CRLF line ends */
+    sjm_spool *new_body;    /* after replace_body, else NULL */
+    unsigned refuse;        /* SJM_MTA_REFUSE_* */
+    gboolean esmtp_args;    /* can take ESMTP args on added recipients */
+} sjm_mta_file;
+
+extern const sjm_mta_ops sjm_mta_file_ops;
+
+sjm_mta_file *sjm_mta_file_new(void);
+void sjm_mta_file_free(sjm_mta_file *m);
+
+/* The message as received: one header field (RAW may be NULL). */
+void sjm_mta_file_add_original_header(sjm_mta_file *m, const char *name,
+                                      const char *value, const char *raw);
+void sjm_mta_file_add_original_rcpt(sjm_mta_file *m, const char *addr);
+/* Body bytes as received (already CRLF); FALSE on a spool error. */
+gboolean sjm_mta_file_add_original_body(sjm_mta_file *m, const void *data, gsize len);
+
+/*
+ * The message as it would be delivered: header fields after the edits,
+ * the empty line, then the (replaced) body.  CRLF false writes LF line
+ * ends (turning the body's CRLF into LF), for LF input files.
+ */
+gboolean sjm_mta_file_write(sjm_mta_file *m, FILE *out, gboolean crlf);
+
+#endif

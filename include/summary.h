@@ -1,0 +1,38 @@
+/*
+ * summary.h - the one line that says what the filter did with a
+ * message: logged per message by the daemon (after the queue id) and
+ * printed by --inspect.  Both come from sjm_summary_line(), so they
+ * cannot drift.
+ *
+ * The fields, in order:
+ *   from=<SENDER> rcpts=N          only in the log line (with_envelope)
+ *   signature=VALUE                one of:
+ *       none                no S/MIME in the message
+ *       preserved           signed, left byte-identical
+ *       stripped(KINDS)     signatures removed; KINDS e.g. detached,opaque
+ *       encrypted           encrypted S/MIME, never touched
+ *       malformed           a signed structure that could not be parsed,
+ *                           passed unchanged (a reason token may follow)
+ *       skipped             larger than max_scan_size, passed unchanged
+ *       error               internal failure; per on_error
+ *   journal=VALUE                  one of:
+ *       added:ADDR[,ADDR]   journal recipients added
+ *       skipped:REASON      not journaled, with the rule that decided
+ *       disabled            [journal] enabled = false
+ *       failed              adding the recipient failed; tempfailed
+ *       failed:accepted-unjournaled   it failed and on_failure = accept
+ *   action=tempfail|reject reply="CODE XCODE TEXT"   when not accepted
+ *   add_rcpt=<ADDR>[:ESMTP]        each recipient the filter added
+ *   rcpt_refused=ADDR(REPLY)       each RCPT the filter refused
+ *   KEY=VALUE ...                  module extras (error=, verify=, ...)
+ *   time=MS ms                     time since MAIL FROM, in milliseconds
+ */
+#ifndef SJM_SUMMARY_H
+#define SJM_SUMMARY_H
+
+#include "txn.h"
+
+char *sjm_summary_line(const sjm_txn *txn, const sjm_verdict *v, gint64 elapsed_us,
+                       gboolean with_envelope);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * session.c - one transaction's lifecycle (session.h): the only path
+ * from MTA events to the core and back, taken by the daemon and by
+ * --inspect alike.
+ *
+ * The failure policy lives here because only here is it known whether
+ * the MTA accepted the edits: a journal recipient the MTA refused
+ * follows [journal] on_failure (default tempfail: no message is
+ * delivered unjournaled), any other refused edit follows on_error.
+ */
+#include <errno.h>
+#include <string.h>
+#include "session.h"
+#include "core.h"
+#include "journal.h"
+#include "log.h"
+#include "summary.h"
+
+struct sjm_session {
+    sjm_config *cfg;
+    sjm_txn *txn;
+    gboolean want_body;
+    gboolean last_cr;       /* the previous body chunk ended in CR */
+};
+
+gboolean sjm_session_client_trusted(const sjm_config *cfg, const sjm_client *client)
+{
+    /* No socket address: sendmail(1)/pickup, i.e. a local user. */
+    if (client->addr == NULL || client->addr[0] == '\0')
+        return TRUE;
+    return sjm_netlist_contains(cfg->trusted_networks, client->addr);
+}
+
+sjm_session *sjm_session_new(sjm_config *cfg, const sjm_client *client, const char *sender)
+{
+    sjm_session *s = g_new0(sjm_session, 1);
+
+    s->cfg = sjm_config_ref(cfg);
+    s->txn = sjm_txn_new();
+    g_free(s->txn->client_addr);
+    s->txn->client_addr = g_strdup(client->addr ? client->addr : "");
+    s->txn->client_trusted = sjm_session_client_trusted(cfg, client);
+    s->txn->auth_name = g_strdup(client->auth_name);
+    sjm_txn_set_sender(s->txn, sender);
+    return s;
+}
+
+void sjm_session_free(sjm_session *s)
+{
+    if (!s)
+        return;
+    sjm_txn_free(s->txn);
+    sjm_config_unref(s->cfg);
+    g_free(s);
+}
+
+void sjm_session_set_queue_id(sjm_session *s, const char *queue_id)
+{
+    if (!queue_id || !*queue_id)
+        return;
+    g_free(s->txn->queue_id);
+    s->txn->queue_id = g_strdup(queue_id);
+}
+
+const sjm_txn *sjm_session_txn(const sjm_session *s)
+{
+    return s->txn;
+}
+
+const char *sjm_session_rcpt(sjm_session *s, const char *rcpt)
+{
+    const char *refusal = sjm_core_check_rcpt(s->cfg, s->txn, rcpt);
+
+    if (refusal) {
+        g_ptr_array_add(s->txn->refused, g_strdup_printf("%s(550 5.7.1 %s)", rcpt, refusal));
+        return refusal;
+    }
+    sjm_txn_add_rcpt(s->txn, rcpt);
+    return NULL;
+}
+
+void sjm_session_header(sjm_session *s, const char *name, const char *value)
+{
+    sjm_txn_add_header(s->txn, name, value);
+}
+
+gboolean sjm_session_eoh(sjm_session *s)
+{
+    s->want_body = s->txn->rcpts->len > 0 && sjm_core_wants_body(s->cfg, s->txn);
+    if (s->want_body)
+        s->txn->body = sjm_spool_new();
+    return s->want_body;
+}
+
+static gboolean store(sjm_session *s, const void *data, gsize len)
+{
+    if (len == 0 || sjm_spool_append(s->txn->body, data, len))
+        return TRUE;
+    sjm_log(LOG_ERR, "%s: cannot store the message body: %s", s->txn->queue_id, g_strerror(errno));
+    s->txn->body_failed = TRUE;
+    return FALSE;
+}
+
+gboolean sjm_session_body(sjm_session *s, const guchar *chunk, gsize len)
+{
+    sjm_txn *t = s->txn;
+    const guchar *run = chunk, *end = chunk + len, *nl;
+
+    if (!s->want_body || t->body_failed)
+        return FALSE;
+    /* One byte past max_scan_size is enough for the core to say
+     * "skipped"; storing more would only fill the disk. */
+    if (sjm_spool_size(t->body) > s->cfg->max_scan_size)
+        return FALSE;
+    /* MTAs hand milters CRLF; a file may have LF.  The core sees one form. */
+    for (const guchar *p = chunk; p < end && (nl = memchr(p, '\n', (gsize)(end - p))); p = nl + 1) {
+        gboolean has_cr = nl > chunk ? nl[-1] == '\r' : s->last_cr;
+        if (has_cr)
+            continue;
+        if (!store(s, run, (gsize)(nl - run)) || !store(s, "\r\n", 2))
+            return FALSE;
+        run = nl + 1;
+    }
+    if (!store(s, run, (gsize)(end - run)))
+        return FALSE;
+    if (len > 0)
+        s->last_cr = chunk[len - 1] == '\r';
+    return TRUE;
+}
+
+/* ------------------------------------------------------------ applying */
+
+static gboolean is_journal_mark(const sjm_header_edit *e)
+{
+    return g_ascii_strcasecmp(e->name, SJM_JOURNAL_MARK_HEADER) == 0;
+}
+
+static gboolean apply_rcpts(const sjm_verdict *v, const sjm_mta_ops *ops, void *mta)
+{
+    gboolean esmtp = ops->can_esmtp_args(mta);
+
+    for (guint i = 0; i < v->rcpt_adds->len; i++) {
+        const sjm_rcpt_add *r = g_ptr_array_index(v->rcpt_adds, i);
+        if (!ops->add_rcpt(mta, r->addr, esmtp ? r->esmtp_args : NULL))
+            return FALSE;
+    }
+    for (guint i = 0; i < v->rcpt_dels->len; i++)
+        if (!ops->del_rcpt(mta, g_ptr_array_index(v->rcpt_dels, i)))
+            return FALSE;
+    return TRUE;
+}
+
+/* SKIP_MARK: the journal recipient was not added, so no header may claim it was. */
+static gboolean apply_headers(const sjm_verdict *v, const sjm_mta_ops *ops, void *mta,
+                              gboolean skip_mark)
+{
+    for (guint i = 0; i < v->header_edits->len; i++) {
+        const sjm_header_edit *e = g_ptr_array_index(v->header_edits, i);
+        gboolean ok = TRUE;
+        if (skip_mark && is_journal_mark(e))
+            continue;
+        switch (e->op) {
+        case SJM_HDR_ADD:
+            ok = ops->add_header(mta, e->name, e->value);
+            break;
+        case SJM_HDR_INSERT:
+            ok = ops->insert_header(mta, e->index, e->name, e->value);
+            break;
+        case SJM_HDR_CHANGE:
+            ok = ops->change_header(mta, e->name, e->index, e->value);
+            break;
+        }
+        if (!ok)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean apply_body(sjm_spool *body, const sjm_mta_ops *ops, void *mta)
+{
+    guchar buf[65536];
+    guint64 off = 0;
+    gssize n;
+
+    if (sjm_spool_size(body) == 0)
+        return ops->replace_body(mta, (const guchar *)"", 0);
+    while ((n = sjm_spool_read(body, &off, buf, sizeof buf)) > 0)
+        if (!ops->replace_body(mta, buf, (gsize)n))
+            return FALSE;
+    return n == 0;
+}
+
+gboolean sjm_session_apply_content(const sjm_verdict *v, const sjm_mta_ops *ops, void *mta)
+{
+    return apply_headers(v, ops, mta, FALSE) && (!v->new_body || apply_body(v->new_body, ops, mta));
+}
+
+static void tempfail(sjm_verdict *v, const char *text)
+{
+    sjm_verdict_set_reply(v, SJM_ACTION_TEMPFAIL, "451", "4.3.0", text);
+}
+
+/* The verdict's edits through OPS, in the order Postfix requires (body last). */
+static void apply_verdict(const sjm_config *cfg, sjm_verdict *v, const sjm_mta_ops *ops, void *mta)
+{
+    gboolean unjournaled = FALSE;
+
+    if (!apply_rcpts(v, ops, mta)) {
+        if (cfg->journal_on_failure == SJM_ON_ERROR_TEMPFAIL) {
+            tempfail(v, "Cannot add the journal recipient, please try again later");
+            sjm_verdict_set_journal(v, "failed");
+            return;
+        }
+        sjm_verdict_set_journal(v, "failed:accepted-unjournaled");
+        unjournaled = TRUE;
+    }
+    if (!apply_headers(v, ops, mta, unjournaled)
+        || (v->new_body && !apply_body(v->new_body, ops, mta))) {
+        if (cfg->on_error == SJM_ON_ERROR_TEMPFAIL)
+            tempfail(v, "Temporary filter failure, please try again later");
+        sjm_verdict_add_extra(v, "error", "edit-failed");
+    }
+}
+
+void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outcome *out)
+{
+    sjm_verdict *v = sjm_verdict_new();
+    gint64 elapsed;
+
+    memset(out, 0, sizeof *out);
+    if (s->txn->rcpts->len == 0) {
+        /* Only a file can get here: an MTA never reaches DATA without one. */
+        sjm_verdict_set_reply(v, SJM_ACTION_REJECT, "554", "5.5.1", "No valid recipients");
+        sjm_verdict_set_journal(v, "skipped:no-recipients");
+    } else {
+        sjm_core_finish(s->cfg, s->txn, v);
+        if (v->action == SJM_ACTION_CONTINUE)
+            apply_verdict(s->cfg, v, ops, mta);
+    }
+    out->action = v->action;
+    out->reply_code = g_strdup(v->reply_code);
+    out->reply_xcode = g_strdup(v->reply_xcode);
+    out->reply_text = g_strdup(v->reply_text);
+    elapsed = g_get_monotonic_time() - s->txn->start_us;
+    out->summary = sjm_summary_line(s->txn, v, elapsed, FALSE);
+    out->log_line = sjm_summary_line(s->txn, v, elapsed, TRUE);
+    sjm_verdict_free(v);
+}
+
+void sjm_outcome_clear(sjm_outcome *out)
+{
+    g_free(out->reply_code);
+    g_free(out->reply_xcode);
+    g_free(out->reply_text);
+    g_free(out->summary);
+    g_free(out->log_line);
+    memset(out, 0, sizeof *out);
+}
