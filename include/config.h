@@ -1,21 +1,33 @@
 /*
  * config.h - the filter's configuration (SPEC section 3).
  *
+ * Every key is one row of sjm_config_keys[] (milter/config_table.c):
+ * section, name, type, default, the sjm_config field it fills and a
+ * one-line description.  Loading, validation, defaults, --print-config
+ * and --print-keys (which the man-page test reads) all walk that table,
+ * so adding a key is one row there plus its field here.  Checks that
+ * involve more than one key are a short list of named rules after the
+ * table.
+ *
  * The loader reads an INI file with GKeyFile, validates every key and
  * reports every problem at once as "FILE:LINE: ..." or
- * "FILE: [section] key: ...".  A loaded configuration is immutable and
- * reference counted, so a SIGHUP reload can swap it while transactions
- * that started under the old one finish with it.
+ * "FILE: key K in [section]: ..." (the key is not in the file).  A
+ * loaded configuration is immutable and reference counted, so a SIGHUP
+ * reload can swap it while transactions that started under the old one
+ * finish with it.
  */
 #ifndef SJM_CONFIG_H
 #define SJM_CONFIG_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include <glib.h>
 #include "netlist.h"
 
 typedef enum { SJM_ON_ERROR_TEMPFAIL, SJM_ON_ERROR_ACCEPT } sjm_on_error;
-typedef enum { SJM_SIG_ACTION_PRESERVE, SJM_SIG_ACTION_STRIP } sjm_sig_action;
+/* SPLIT is only a value of [signatures] mixed, refused by the loader
+ * until per-recipient versions exist. */
+typedef enum { SJM_SIG_ACTION_PRESERVE, SJM_SIG_ACTION_STRIP, SJM_SIG_ACTION_SPLIT } sjm_sig_action;
 typedef enum { SJM_VERIFY_INVALID_KEEP, SJM_VERIFY_INVALID_STRIP } sjm_verify_on_invalid;
 typedef enum { SJM_JOURNAL_MODE_BCC, SJM_JOURNAL_MODE_REPORT } sjm_journal_mode;
 typedef enum { SJM_SCOPE_GLOBAL, SJM_SCOPE_INTERNAL, SJM_SCOPE_EXTERNAL } sjm_journal_scope;
@@ -29,13 +41,14 @@ typedef struct sjm_site {
 typedef struct sjm_config {
     int refcount;
     char *path;                 /* file it was loaded from */
+    char **values;              /* effective text of key i of sjm_config_keys */
+    char **warnings;            /* "FILE:LINE: warning: ..." for -n and the log */
 
     /* [milter] */
     char *socket;
     char *user;                 /* "" = do not change user */
     sjm_on_error on_error;
     sjm_netlist *trusted_networks;
-    char *trusted_networks_text;/* as configured, for --print-config */
     guint64 max_scan_size;      /* bytes */
     guint max_mime_depth;
 
@@ -49,7 +62,7 @@ typedef struct sjm_config {
     /* [verify] */
     gboolean verify_enabled;
     char *trust_anchors;
-    char **crl;
+    char **crl;                 /* paths, empty items dropped */
     char *authserv_id;          /* never NULL after load: defaults to host name */
     sjm_verify_on_invalid verify_on_invalid;
 
@@ -69,23 +82,50 @@ typedef struct sjm_config {
     sjm_on_error journal_on_failure;
 } sjm_config;
 
-/* Description of one known key, for --print-config and the man page test. */
+/* What a key's text is and which C type its field has. */
+typedef enum {
+    SJM_KEY_STRING,         /* char *, as written */
+    SJM_KEY_BOOL,           /* gboolean: true|false|yes|no|on|off|1|0 */
+    SJM_KEY_ENUM,           /* an enum (int-sized): index of the value in .choices */
+    SJM_KEY_SIZE,           /* guint64 bytes: 64M, 512K, 1G, 1000; not 0 */
+    SJM_KEY_UINT,           /* guint from .min to .max */
+    SJM_KEY_ADDRESS,        /* char *, lower case; "" allowed (none) */
+    SJM_KEY_ADDRESS_LIST,   /* char **, lower-case mailboxes */
+    SJM_KEY_GLOB_LIST,      /* char **, lower-case address patterns */
+    SJM_KEY_DOMAIN_LIST,    /* char **, lower case, dom or *.dom */
+    SJM_KEY_CIDR_LIST,      /* sjm_netlist * */
+    SJM_KEY_SOCKET,         /* char *: local:/path, inet:PORT@HOST, inet6:PORT@HOST */
+    SJM_KEY_SITES,          /* GPtrArray * of sjm_site *: "dom=mailbox; ..." */
+    SJM_KEY_PATH,           /* char *: a file or directory */
+    SJM_KEY_PATH_LIST,      /* char **: files, comma-separated */
+    SJM_KEY_NTYPES
+} sjm_key_type;
+
+/* One known key: one row of sjm_config_keys[]. */
 typedef struct sjm_config_key {
     const char *section;
     const char *key;
-    const char *default_value;
+    sjm_key_type type;
+    const char *default_value;  /* text, as an administrator would write it */
+    size_t offset;              /* of the field in sjm_config */
+    const char *doc;            /* one line, for --print-keys */
+    const char *const *choices; /* SJM_KEY_ENUM: NULL-terminated allowed values */
+    guint64 min, max;           /* SJM_KEY_UINT: allowed range */
 } sjm_config_key;
 
 extern const sjm_config_key sjm_config_keys[];   /* terminated by {NULL} */
+
+/* The row of SECTION/KEY, or NULL when there is none. */
+const sjm_config_key *sjm_config_find_key(const char *section, const char *key);
 
 /* The compiled-in default path ($(sysconfdir)/smime-journal-milter.conf). */
 const char *sjm_config_default_path(void);
 
 /*
  * Load and validate PATH.  On success returns a configuration with
- * refcount 1.  On failure returns NULL and appends one human-readable
- * message per problem to ERRORS (a GPtrArray of char*, g_free'd by the
- * caller's free function).
+ * refcount 1 (its warnings, if any, in cfg->warnings).  On failure
+ * returns NULL and appends one human-readable message per problem to
+ * ERRORS (a GPtrArray of char*, g_free'd by the caller's free function).
  */
 sjm_config *sjm_config_load(const char *path, GPtrArray *errors);
 
@@ -97,6 +137,10 @@ void sjm_config_unref(sjm_config *cfg);
 
 /* Write the effective configuration as INI, every known key. */
 void sjm_config_print(const sjm_config *cfg, FILE *out);
+
+/* Write the table as annotated INI: each key's type, description and
+ * default.  Needs no configuration file. */
+void sjm_config_print_keys(FILE *out);
 
 /* Parse "64M", "512k", "1G", "1000" into bytes; FALSE when malformed. */
 gboolean sjm_parse_size(const char *text, guint64 *bytes);

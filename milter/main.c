@@ -50,6 +50,7 @@ static void usage(FILE *out)
             "usage: smime-journal-milter [-c FILE] [-f] [-p SOCKET] [-u USER[:GROUP]]\n"
             "       smime-journal-milter [-c FILE] -n\n"
             "       smime-journal-milter [-c FILE] --print-config\n"
+            "       smime-journal-milter --print-keys\n"
             "       smime-journal-milter -V\n"
             "       smime-journal-milter [-c FILE] --inspect MESSAGE --from ADDR --rcpt ADDR\n"
             "               [--rcpt ADDR ...] [--client-addr IP] [--auth NAME] [--output FILE]\n"
@@ -81,6 +82,12 @@ static sjm_config *load_config(const char *path, const run_opts *o, gboolean to_
             sjm_log(LOG_ERR, "%s", (char *)g_ptr_array_index(errors, i));
     }
     g_ptr_array_free(errors, TRUE);
+    for (char **w = cfg ? cfg->warnings : NULL; w && *w; w++) {
+        if (to_stderr)
+            fprintf(stderr, "%s\n", *w);
+        else
+            sjm_log(LOG_WARNING, "%s", *w);
+    }
     if (cfg && o) {
         if (o->socket_override) {
             g_free(cfg->socket);
@@ -294,7 +301,7 @@ static int run_daemon(const run_opts *o)
 int main(int argc, char **argv)
 {
     enum { OPT_INSPECT = 256, OPT_FROM, OPT_RCPT, OPT_CLIENT, OPT_AUTH, OPT_OUTPUT, OPT_PRINT,
-           OPT_REFUSE };
+           OPT_REFUSE, OPT_KEYS };
     static const struct option longopts[] = {
         {"inspect", required_argument, NULL, OPT_INSPECT},
         {"from", required_argument, NULL, OPT_FROM},
@@ -304,6 +311,7 @@ int main(int argc, char **argv)
         {"output", required_argument, NULL, OPT_OUTPUT},
         {"refuse", required_argument, NULL, OPT_REFUSE},
         {"print-config", no_argument, NULL, OPT_PRINT},
+        {"print-keys", no_argument, NULL, OPT_KEYS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -335,6 +343,7 @@ int main(int argc, char **argv)
             }
             break;
         case OPT_PRINT: print_config = TRUE; break;
+        case OPT_KEYS: sjm_config_print_keys(stdout); return 0;
         default: usage(stderr); return EX_USAGE;
         }
     }

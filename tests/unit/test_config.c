@@ -177,6 +177,50 @@ START_TEST(print_shows_every_key)
 }
 END_TEST
 
+/* The table is the one place a key is described: every row must be whole. */
+START_TEST(every_row_is_complete)
+{
+    guint n = 0;
+    for (const sjm_config_key *k = sjm_config_keys; k->section; k++, n++) {
+        ck_assert_msg(k->key && *k->key && k->default_value, "row %u", n);
+        ck_assert_msg(k->doc && *k->doc, "%s has no description", k->key);
+        ck_assert_msg(k->type < SJM_KEY_NTYPES, "%s has no type", k->key);
+        ck_assert_ptr_eq(sjm_config_find_key(k->section, k->key), k);
+        if (k->type == SJM_KEY_ENUM) {
+            gboolean found = FALSE;
+            ck_assert_msg(k->choices && k->choices[0], "%s has no choices", k->key);
+            for (const char *const *c = k->choices; *c; c++)
+                found |= strcmp(*c, k->default_value) == 0;
+            ck_assert_msg(found, "default of %s is not one of its choices", k->key);
+        }
+        if (k->type == SJM_KEY_UINT)
+            ck_assert_msg(k->min <= k->max, "%s has an empty range", k->key);
+        for (const sjm_config_key *o = sjm_config_keys; o != k; o++)
+            ck_assert_msg(o->offset != k->offset, "%s and %s fill the same field", o->key, k->key);
+    }
+    ck_assert_uint_gt(n, 0);
+    ck_assert_ptr_eq(sjm_config_find_key("journal", "no_such_key"), NULL);
+}
+END_TEST
+
+/* A bad value in one key does not hide a bad value in another, and the
+ * cross-key rules still run. */
+START_TEST(every_problem_at_once)
+{
+    GPtrArray *errors;
+    sjm_config *c = load_text("[milter]\nmax_mime_depth = 0\n[signatures]\nmixed = split\n"
+                              "strip_for = a b, c d\n[journal]\nscope = external\n", &errors);
+    ck_assert_ptr_eq(c, NULL);
+    ck_assert_uint_eq(errors->len, 5);
+    ck_assert(strstr(errors->pdata[0], ":2: key max_mime_depth in [milter]: \"0\" is not a number from 1 to 1000"));
+    ck_assert(strstr(errors->pdata[1], ":5: key strip_for in [signatures]: \"a b\""));
+    ck_assert(strstr(errors->pdata[2], ":5: key strip_for in [signatures]: \"c d\""));
+    ck_assert(strstr(errors->pdata[3], ":4: key mixed in [signatures]: split is not available"));
+    ck_assert(strstr(errors->pdata[4], ":7: key scope in [journal]: scope internal or external needs"));
+    g_ptr_array_free(errors, TRUE);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config");
@@ -189,6 +233,8 @@ int main(void)
     tcase_add_test(tc, sizes);
     tcase_add_test(tc, netlists);
     tcase_add_test(tc, print_shows_every_key);
+    tcase_add_test(tc, every_row_is_complete);
+    tcase_add_test(tc, every_problem_at_once);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,188 @@
+/*
+ * config_table.c - every configuration key, one row each, and the few
+ * rules that involve more than one key (SPEC section 3).
+ *
+ * To add a key: add its field to struct sjm_config (include/config.h),
+ * add one row below with the macro of its type, and document it in
+ * man/smime-journal-milter.conf.5 and etc/smime-journal-milter.conf
+ * (tests/ops/manpage-keys.sh fails until all three agree).  Loading,
+ * validation, the default, --print-config, --print-keys and freeing
+ * follow from the row.  A rule below is needed only when the key's
+ * meaning depends on another key.
+ *
+ * The row macros check at compile time that the field has the C type
+ * the key type fills, so a row cannot write a list into a boolean.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include "config_int.h"
+
+/* offsetof, plus a compile error when the field is not of type T. */
+#define FIELD(f, T) \
+    (offsetof(sjm_config, f) + \
+     0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((sjm_config *)0)->f), T) ? 1 : -1]))
+/* Enum fields are read and written as int. */
+#define ENUM_FIELD(f) \
+    (offsetof(sjm_config, f) + 0 * sizeof(char[sizeof(((sjm_config *)0)->f) == sizeof(int) ? 1 : -1]))
+
+#define STRING(s, k, def, f, doc)      {s, k, SJM_KEY_STRING, def, FIELD(f, char *), doc, NULL, 0, 0}
+#define PATH(s, k, def, f, doc)        {s, k, SJM_KEY_PATH, def, FIELD(f, char *), doc, NULL, 0, 0}
+#define PATH_LIST(s, k, def, f, doc)   {s, k, SJM_KEY_PATH_LIST, def, FIELD(f, char **), doc, NULL, 0, 0}
+#define SOCKET(s, k, def, f, doc)      {s, k, SJM_KEY_SOCKET, def, FIELD(f, char *), doc, NULL, 0, 0}
+#define BOOL(s, k, def, f, doc)        {s, k, SJM_KEY_BOOL, def, FIELD(f, gboolean), doc, NULL, 0, 0}
+#define ENUM(s, k, def, f, ch, doc)    {s, k, SJM_KEY_ENUM, def, ENUM_FIELD(f), doc, ch, 0, 0}
+#define SIZE(s, k, def, f, doc)        {s, k, SJM_KEY_SIZE, def, FIELD(f, guint64), doc, NULL, 0, 0}
+#define UINT(s, k, def, f, lo, hi, doc) {s, k, SJM_KEY_UINT, def, FIELD(f, guint), doc, NULL, lo, hi}
+#define ADDRESS(s, k, def, f, doc)     {s, k, SJM_KEY_ADDRESS, def, FIELD(f, char *), doc, NULL, 0, 0}
+#define ADDRESS_LIST(s, k, def, f, doc) {s, k, SJM_KEY_ADDRESS_LIST, def, FIELD(f, char **), doc, NULL, 0, 0}
+#define GLOB_LIST(s, k, def, f, doc)   {s, k, SJM_KEY_GLOB_LIST, def, FIELD(f, char **), doc, NULL, 0, 0}
+#define DOMAIN_LIST(s, k, def, f, doc) {s, k, SJM_KEY_DOMAIN_LIST, def, FIELD(f, char **), doc, NULL, 0, 0}
+#define CIDR_LIST(s, k, def, f, doc)   {s, k, SJM_KEY_CIDR_LIST, def, FIELD(f, sjm_netlist *), doc, NULL, 0, 0}
+#define SITES(s, k, def, f, doc)       {s, k, SJM_KEY_SITES, def, FIELD(f, GPtrArray *), doc, NULL, 0, 0}
+
+/* Allowed values in the order of their C enum. */
+static const char *const ON_ERROR[] = {"tempfail", "accept", NULL};
+static const char *const SIG_ACTION[] = {"preserve", "strip", NULL};
+static const char *const SIG_MIXED[] = {"preserve", "strip", "split", NULL};
+static const char *const ON_INVALID[] = {"keep", "strip", NULL};
+static const char *const JOURNAL_MODE[] = {"bcc", "report", NULL};
+static const char *const SCOPE[] = {"global", "internal", "external", NULL};
+
+const sjm_config_key sjm_config_keys[] = {
+    SOCKET("milter", "socket", "local:/run/smime-journal-milter/milter.sock", socket,
+           "where the MTA connects: local:/path, inet:PORT@HOST or inet6:PORT@HOST"),
+    STRING("milter", "user", "smime-journal-milter", user,
+           "user[:group] to run as after opening the socket (empty: do not change)"),
+    ENUM("milter", "on_error", "tempfail", on_error, ON_ERROR,
+         "what an internal failure does to the one message it hits"),
+    CIDR_LIST("milter", "trusted_networks", "127.0.0.0/8, ::1", trusted_networks,
+              "clients whose journal marks and Authentication-Results are trusted"),
+    SIZE("milter", "max_scan_size", "64M", max_scan_size,
+         "larger messages pass unchanged (signature=skipped), logged"),
+    UINT("milter", "max_mime_depth", "32", max_mime_depth, 1, 1000,
+         "MIME nesting deeper than this is not descended (the part passes unchanged)"),
+
+    ENUM("signatures", "action", "preserve", sig_action, SIG_ACTION,
+         "what a recipient gets when neither strip_for nor preserve_for matches"),
+    GLOB_LIST("signatures", "strip_for", "", strip_for,
+              "recipient patterns whose mail clients cannot process S/MIME"),
+    GLOB_LIST("signatures", "preserve_for", "", preserve_for,
+              "recipient patterns that always keep signatures (checked first)"),
+    ENUM("signatures", "mixed", "preserve", sig_mixed, SIG_MIXED,
+         "what a message gets when its recipients disagree"),
+    BOOL("signatures", "strip_attached_messages", "false", strip_attached_messages,
+         "also strip signatures inside attached messages (message/rfc822)"),
+
+    BOOL("verify", "enabled", "false", verify_enabled,
+         "verify signatures against trust_anchors"),
+    PATH("verify", "trust_anchors", "/etc/ssl/certs/ca-certificates.crt", trust_anchors,
+         "the certificate trust list: a file or a directory"),
+    PATH_LIST("verify", "crl", "", crl, "CRL files; when set, revocation is checked"),
+    STRING("verify", "authserv_id", "", authserv_id,
+           "authserv-id of Authentication-Results (empty: the host name)"),
+    ENUM("verify", "on_invalid", "keep", verify_on_invalid, ON_INVALID,
+         "what happens to a signature that fails verification"),
+
+    BOOL("journal", "enabled", "true", journal_enabled, "journal interpersonal messages"),
+    ENUM("journal", "mode", "bcc", journal_mode, JOURNAL_MODE,
+         "bcc adds a recipient; report sends an envelope journal report"),
+    ADDRESS("journal", "recipient", "journal@archive.example.com", journal_recipient,
+            "organisation-wide journal mailbox (may be empty when sites is set)"),
+    SITES("journal", "sites", "", sites,
+          "per-site journal mailboxes: \"corp.example=j-corp@archive.example; ...\""),
+    ENUM("journal", "scope", "global", journal_scope, SCOPE,
+         "which messages are journaled, by where sender and recipients are"),
+    DOMAIN_LIST("journal", "local_domains", "", local_domains,
+                "domains that are internal (*.dom also matches subdomains)"),
+    GLOB_LIST("journal", "public_folders", "", public_folders,
+              "recipient patterns that are public folders"),
+    GLOB_LIST("journal", "system_senders", "", system_senders,
+              "sender patterns of system traffic (replication, monitoring)"),
+    BOOL("journal", "skip_null_sender", "true", skip_null_sender,
+         "do not journal bounces and DSNs (MAIL FROM:<>)"),
+    BOOL("journal", "skip_read_reports", "true", skip_read_reports,
+         "do not journal read receipts (disposition-notification reports)"),
+    BOOL("journal", "notify_never", "true", notify_never,
+         "add the journal recipient with NOTIFY=NEVER where the MTA allows"),
+    BOOL("journal", "protect", "true", protect,
+         "refuse mail addressed to a journal mailbox from untrusted clients"),
+    ENUM("journal", "on_failure", "tempfail", journal_on_failure, ON_ERROR,
+         "what a message gets when its journal recipient cannot be added"),
+    {NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0},
+};
+
+/* ------------------------------------------------------ cross-key rules */
+
+static void authserv_id_host_name(sjm_loader *ld, sjm_config *c)
+{
+    (void)ld;
+    if (*c->authserv_id == '\0') {
+        g_free(c->authserv_id);
+        c->authserv_id = g_strdup(g_get_host_name());
+    }
+}
+
+/* Honest refusals: an administrator who asks for a feature this version
+ * does not have must not believe it is working.  Each goes when its
+ * feature lands. */
+static void verify_not_available(sjm_loader *ld, sjm_config *c)
+{
+    if (c->verify_enabled)
+        sjm_key_problem(ld, "verify", "enabled",
+                        "signature verification is not available in this version (set enabled = false)");
+}
+
+static void report_mode_not_available(sjm_loader *ld, sjm_config *c)
+{
+    if (c->journal_mode == SJM_JOURNAL_MODE_REPORT)
+        sjm_key_problem(ld, "journal", "mode",
+                        "report mode is not available in this version (use mode = bcc)");
+}
+
+static void mixed_split_not_available(sjm_loader *ld, sjm_config *c)
+{
+    if (c->sig_mixed == SJM_SIG_ACTION_SPLIT)
+        sjm_key_problem(ld, "signatures", "mixed",
+                        "split is not available in this version (use preserve or strip)");
+}
+
+static void check_readable(sjm_loader *ld, const char *section, const char *key, const char *path)
+{
+    if (access(path, R_OK) != 0)
+        sjm_key_problem(ld, section, key, "cannot read \"%s\": %s", path, g_strerror(errno));
+}
+
+static void verify_files_readable(sjm_loader *ld, sjm_config *c)
+{
+    if (!c->verify_enabled)
+        return;
+    check_readable(ld, "verify", "trust_anchors", c->trust_anchors);
+    for (char **p = c->crl; *p; p++)
+        check_readable(ld, "verify", "crl", *p);
+}
+
+static void journal_needs_mailbox(sjm_loader *ld, sjm_config *c)
+{
+    if (c->journal_enabled && *c->journal_recipient == '\0' && c->sites->len == 0)
+        sjm_key_problem(ld, "journal", "recipient",
+                        "journaling is enabled but neither recipient nor sites names a journal mailbox");
+}
+
+static void scope_needs_local_domains(sjm_loader *ld, sjm_config *c)
+{
+    if (c->journal_scope != SJM_SCOPE_GLOBAL && c->local_domains[0] == NULL)
+        sjm_key_problem(ld, "journal", "scope",
+                        "scope internal or external needs local_domains to tell inside from outside");
+}
+
+const sjm_config_rule sjm_config_rules[] = {
+    {"authserv_id_host_name", authserv_id_host_name},
+    {"verify_not_available", verify_not_available},
+    {"verify_files_readable", verify_files_readable},
+    {"report_mode_not_available", report_mode_not_available},
+    {"mixed_split_not_available", mixed_split_not_available},
+    {"journal_needs_mailbox", journal_needs_mailbox},
+    {"scope_needs_local_domains", scope_needs_local_domains},
+    {NULL, NULL},
+};
