@@ -1,7 +1,8 @@
 #!/bin/bash
 # The milter at work, on a fresh Debian 12, as root: installs what it
 # needs, builds, starts a private Postfix on 127.0.0.1 with the filter in
-# front using the shipped etc/smime-journal-milter.conf, sends a handful
+# front using its own configuration (the shipped one names no journal
+# mailbox: an administrator sets it), sends a handful
 # of real messages and shows what each recipient and the journal got.
 # Everything it starts, it stops.
 set -euo pipefail
@@ -37,10 +38,15 @@ Content-Type: text/plain
 Posted to the public folder only.
 MSG
 
+# The demo's own configuration: the shipped file with its journal mailbox
+# set, as an administrator would.  The private Postfix delivers every
+# address locally, so the reserved example.com domain is fine here (-n
+# warns about it, and the filter logs that warning).
+sed 's/^#recipient =.*/recipient = journal@archive.example.com/' etc/smime-journal-milter.conf >"$samples/demo.conf"
 echo "== starting a private Postfix on 127.0.0.1 with smime-journal-milter in front"
-echo "   (config: etc/smime-journal-milter.conf: strip_for = *@legacy.example.com,"
-echo "    journal recipient = journal@archive.example.com, public_folders = public-*@example.com)"
-e2e_start etc/smime-journal-milter.conf
+echo "   (config: etc/smime-journal-milter.conf with recipient = journal@archive.example.com;"
+echo "    strip_for = *@legacy.example.com, public_folders = public-*@example.com)"
+e2e_start "$samples/demo.conf"
 echo "   Postfix on port $E2E_PORT, instance in $E2E_DIR"
 echo
 
@@ -79,7 +85,7 @@ echo "== the filter's log (one line per message, with Postfix's queue id)"
 grep -E ': [0-9A-F]+: from=' "$(e2e_filter_log)" | sed 's/^smime-journal-milter: /    /'
 echo
 echo "== the same decision without Postfix: --inspect on the opaque-signed message for carol"
-"$SJM_BIN" -c etc/smime-journal-milter.conf --inspect "$corpus/alice.sig.SHA256.opaque.eml" \
+"$SJM_BIN" -c "$samples/demo.conf" --inspect "$corpus/alice.sig.SHA256.opaque.eml" \
     --from alice@example.com --rcpt carol@legacy.example.com --output /dev/null 2>&1 | sed 's/^/    /'
 rm -rf "$samples"
 echo

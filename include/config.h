@@ -129,7 +129,9 @@ const char *sjm_config_default_path(void);
  */
 sjm_config *sjm_config_load(const char *path, GPtrArray *errors);
 
-/* A configuration with every default, as if loaded from an empty file. */
+/* A configuration with every default, as if loaded from an empty file
+ * but unchecked: journaling is enabled with no journal mailbox, which
+ * sjm_config_load refuses.  For unit tests, which set what they need. */
 sjm_config *sjm_config_new_default(void);
 
 sjm_config *sjm_config_ref(sjm_config *cfg);

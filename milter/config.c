@@ -187,7 +187,7 @@ static GString *prescan(sjm_loader *ld, const char *text)
 }
 
 /* Every row through its type, then the cross-key rules. */
-static void load_values(sjm_loader *ld, sjm_config *c, gboolean rules)
+static void load_values(sjm_loader *ld, sjm_config *c)
 {
     guint n = 0;
 
@@ -202,11 +202,12 @@ static void load_values(sjm_loader *ld, sjm_config *c, gboolean rules)
         c->values[i] = v ? v : g_strdup(k->default_value);
         sjm_key_types[k->type].parse(ld, k, c->values[i], (char *)c + k->offset);
     }
-    for (const sjm_config_rule *r = sjm_config_rules; rules && r->name; r++)
+    for (const sjm_config_rule *r = sjm_config_rules; r->name; r++)
         r->apply(ld, c);
 }
 
-static sjm_config *load_text(const char *path, const char *text, GPtrArray *errors, gboolean rules)
+/* STRICT: a configuration with any problem is no configuration. */
+static sjm_config *load_text(const char *path, const char *text, GPtrArray *errors, gboolean strict)
 {
     sjm_loader ld = {path, NULL, g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL), errors,
                      g_ptr_array_new_with_free_func(g_free)};
@@ -225,7 +226,11 @@ static sjm_config *load_text(const char *path, const char *text, GPtrArray *erro
             g_error_free(err);
         }
     }
-    load_values(&ld, c, rules);
+    load_values(&ld, c);
+    /* A refused file still shows its warnings, after its errors. */
+    if (strict && errors->len > before)
+        for (guint i = 0; i < ld.warnings->len; i++)
+            g_ptr_array_add(errors, g_strdup(g_ptr_array_index(ld.warnings, i)));
     g_ptr_array_add(ld.warnings, NULL);
     c->warnings = (char **)g_ptr_array_free(ld.warnings, FALSE);
     if (ld.kf)
@@ -233,7 +238,7 @@ static sjm_config *load_text(const char *path, const char *text, GPtrArray *erro
     if (clean)
         g_string_free(clean, TRUE);
     g_hash_table_destroy(ld.lines);
-    if (errors->len > before) {
+    if (strict && errors->len > before) {
         sjm_config_unref(c);
         return NULL;
     }
@@ -260,11 +265,12 @@ sjm_config *sjm_config_load(const char *path, GPtrArray *errors)
     return c;
 }
 
+/* The defaults fail journal_needs_mailbox (there is no default mailbox);
+ * the caller fills in what it needs. */
 sjm_config *sjm_config_new_default(void)
 {
     GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-    sjm_config *c = load_text("(defaults)", NULL, errors, TRUE);
-    g_assert(c != NULL);
+    sjm_config *c = load_text("(defaults)", NULL, errors, FALSE);
     g_ptr_array_free(errors, TRUE);
     return c;
 }

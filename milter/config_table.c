@@ -87,8 +87,9 @@ const sjm_config_key sjm_config_keys[] = {
     BOOL("journal", "enabled", "true", journal_enabled, "journal interpersonal messages"),
     ENUM("journal", "mode", "bcc", journal_mode, JOURNAL_MODE,
          "bcc adds a recipient; report sends an envelope journal report"),
-    ADDRESS("journal", "recipient", "journal@archive.example.com", journal_recipient,
-            "organisation-wide journal mailbox (may be empty when sites is set)"),
+    /* No default mailbox: a compiled-in one would journal into the void. */
+    ADDRESS("journal", "recipient", "", journal_recipient,
+            "organisation-wide journal mailbox; required unless sites is set or enabled = false"),
     SITES("journal", "sites", "", sites,
           "per-site journal mailboxes: \"corp.example=j-corp@archive.example; ...\""),
     ENUM("journal", "scope", "global", journal_scope, SCOPE,
@@ -162,11 +163,56 @@ static void verify_files_readable(sjm_loader *ld, sjm_config *c)
         check_readable(ld, "verify", "crl", *p);
 }
 
+/* There is no default journal mailbox: journaling is on by default, so
+ * an administrator must name where the copies go, or say there are none. */
 static void journal_needs_mailbox(sjm_loader *ld, sjm_config *c)
 {
     if (c->journal_enabled && *c->journal_recipient == '\0' && c->sites->len == 0)
         sjm_key_problem(ld, "journal", "recipient",
-                        "journaling is enabled but neither recipient nor sites names a journal mailbox");
+                        "journaling is enabled but neither recipient nor sites names a journal "
+                        "mailbox (there is no default): set recipient = MAILBOX (or sites), "
+                        "or enabled = false to run without journaling");
+}
+
+/* RFC 2606 and RFC 6761 names: no mail to them is ever delivered. */
+static gboolean reserved_domain(const char *domain)
+{
+    static const char *const reserved[] = {"example", "example.com", "example.net", "example.org",
+                                           "test", "invalid", "localhost", NULL};
+    gsize len = strlen(domain);
+
+    if (len && domain[len - 1] == '.')
+        len--;
+    for (const char *const *r = reserved; *r; r++) {
+        gsize rlen = strlen(*r);
+        if (len == rlen && g_ascii_strncasecmp(domain, *r, len) == 0)
+            return TRUE;
+        if (len > rlen && domain[len - rlen - 1] == '.' &&
+            g_ascii_strncasecmp(domain + len - rlen, *r, rlen) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+static void warn_if_reserved(sjm_loader *ld, const char *key, const char *mailbox)
+{
+    const char *at = strrchr(mailbox, '@');
+
+    if (at && reserved_domain(at + 1))
+        sjm_key_warning(ld, "journal", key,
+                        "journal mailbox %s is in a reserved domain (RFC 2606, RFC 6761: example, test, invalid, localhost) "
+                        "that receives no mail: journal copies sent there are lost", mailbox);
+}
+
+/* A warning, not an error: test set-ups journal to such names on purpose. */
+static void journal_mailbox_not_reserved(sjm_loader *ld, sjm_config *c)
+{
+    if (!c->journal_enabled)
+        return;
+    if (*c->journal_recipient)
+        warn_if_reserved(ld, "recipient", c->journal_recipient);
+    for (guint i = 0; i < c->sites->len; i++)
+        warn_if_reserved(ld, "sites", ((sjm_site *)g_ptr_array_index(c->sites, i))->mailbox);
 }
 
 static void scope_needs_local_domains(sjm_loader *ld, sjm_config *c)
@@ -183,6 +229,7 @@ const sjm_config_rule sjm_config_rules[] = {
     {"report_mode_not_available", report_mode_not_available},
     {"mixed_split_not_available", mixed_split_not_available},
     {"journal_needs_mailbox", journal_needs_mailbox},
+    {"journal_mailbox_not_reserved", journal_mailbox_not_reserved},
     {"scope_needs_local_domains", scope_needs_local_domains},
     {NULL, NULL},
 };

@@ -69,8 +69,10 @@ static void print_version(void)
     printf("%s\n", OpenSSL_version(OPENSSL_VERSION));
 }
 
-/* Load PATH and apply command-line overrides; prints problems to STDERR-like log. */
-static sjm_config *load_config(const char *path, const run_opts *o, gboolean to_stderr)
+/* Load PATH and apply command-line overrides; prints problems, and with
+ * WARN its warnings, to stderr or the log.  (--inspect promises one
+ * summary line on stderr, so it leaves warnings to -n.) */
+static sjm_config *load_config(const char *path, const run_opts *o, gboolean to_stderr, gboolean warn)
 {
     GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
     sjm_config *cfg = sjm_config_load(path, errors);
@@ -82,7 +84,7 @@ static sjm_config *load_config(const char *path, const run_opts *o, gboolean to_
             sjm_log(LOG_ERR, "%s", (char *)g_ptr_array_index(errors, i));
     }
     g_ptr_array_free(errors, TRUE);
-    for (char **w = cfg ? cfg->warnings : NULL; w && *w; w++) {
+    for (char **w = cfg && warn ? cfg->warnings : NULL; w && *w; w++) {
         if (to_stderr)
             fprintf(stderr, "%s\n", *w);
         else
@@ -221,14 +223,17 @@ static void *milter_thread(void *arg)
 
 static int run_daemon(const run_opts *o)
 {
-    sjm_config *cfg = load_config(o->config_path, o, TRUE);
+    sjm_config *cfg = load_config(o->config_path, o, TRUE, TRUE);
     sigset_t set;
     pthread_t tid;
     int sig;
     gboolean milter_ended = FALSE;
 
-    if (!cfg)
+    if (!cfg) {
+        fprintf(stderr, "smime-journal-milter: not starting: %s is not a valid configuration\n",
+                o->config_path);
         return EX_CONFIG;
+    }
     sjm_log_open("smime-journal-milter", o->foreground, TRUE);
     if (!o->foreground && daemon(0, 0) != 0) {
         sjm_log(LOG_ERR, "cannot become a daemon: %s", g_strerror(errno));
@@ -261,7 +266,7 @@ static int run_daemon(const run_opts *o)
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            sjm_config *fresh = load_config(o->config_path, o, FALSE);
+            sjm_config *fresh = load_config(o->config_path, o, FALSE, TRUE);
             if (!fresh) {
                 sjm_log(LOG_ERR, "reload of %s failed; keeping the running configuration",
                         o->config_path);
@@ -353,7 +358,7 @@ int main(int argc, char **argv)
     }
 
     if (check_only || print_config) {
-        sjm_config *cfg = load_config(o.config_path, &o, TRUE);
+        sjm_config *cfg = load_config(o.config_path, &o, TRUE, check_only);
         if (!cfg)
             return EX_CONFIG;
         if (print_config)
@@ -369,7 +374,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "smime-journal-milter: --inspect needs --from and at least one --rcpt\n");
             return EX_USAGE;
         }
-        sjm_config *cfg = load_config(o.config_path, &o, TRUE);
+        sjm_config *cfg = load_config(o.config_path, &o, TRUE, FALSE);
         if (!cfg)
             return EX_CONFIG;
         sjm_log_open("smime-journal-milter", TRUE, FALSE);

@@ -130,7 +130,9 @@ else
     fail "--print-config: $(head -3 "$tmp/print.err")"
 fi
 man_keys >"$tmp/man5"
-ini_keys <"$shipped" >"$tmp/shipped"
+# The shipped file leaves [journal] recipient for the administrator to
+# set, as a commented "#recipient =" line: that line counts as the key.
+sed 's/^#recipient =/recipient =/' "$shipped" | ini_keys >"$tmp/shipped"
 
 if [ "$(wc -l <"$tmp/man5")" -gt 0 ]; then
     ok "the man page documents keys in the expected form ($(wc -l <"$tmp/man5") keys)"
@@ -149,10 +151,17 @@ compare_values "the program" "smime-journal-milter.conf(5)" "$tmp/program" "$tmp
 compare_sets "the program" "etc/smime-journal-milter.conf" "$tmp/program" "$tmp/shipped"
 # Its values may differ from the defaults: it is also an example.
 
-if "$bin" -c "$shipped" -n >"$tmp/n.out" 2>&1; then
-    ok "the shipped configuration passes -n"
+# It names no journal mailbox, so it must fail -n until one is set.
+if ! "$bin" -c "$shipped" -n >"$tmp/n.out" 2>&1 && grep -q 'key recipient in \[journal\]' "$tmp/n.out"; then
+    ok "the shipped configuration fails -n until a journal mailbox is set"
 else
-    fail "the shipped configuration fails -n: $(head -3 "$tmp/n.out")"
+    fail "the shipped configuration without a mailbox: $(head -3 "$tmp/n.out")"
+fi
+sed 's/^#recipient =.*/recipient = journal@archive.corp.de/' "$shipped" >"$tmp/set.conf"
+if "$bin" -c "$tmp/set.conf" -n >"$tmp/n.out" 2>&1; then
+    ok "the shipped configuration passes -n once its recipient is set"
+else
+    fail "the shipped configuration with a mailbox fails -n: $(head -3 "$tmp/n.out")"
 fi
 
 # Options: every one in --help must have a tag line in the man page.

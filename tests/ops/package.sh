@@ -144,7 +144,16 @@ check "the installed configuration puts the socket in Postfix's chroot" \
     grep -qx "socket = local:$SOCK" /etc/$PKG.conf
 check "man page $PKG(8) is installed" man -w 8 "$PKG"
 check "man page $PKG.conf(5) is installed" man -w 5 "$PKG.conf"
-check "$PKG -n passes on the installed configuration" /usr/sbin/$PKG -n
+# There is no default journal mailbox: the installed file fails -n, and
+# postinst said so; the administrator sets one, then it passes.
+check "$PKG -n fails on the installed configuration (no journal mailbox yet)" \
+    bash -c "! /usr/sbin/$PKG -n 2>&1 | grep -q 'configuration OK' && /usr/sbin/$PKG -n 2>&1 | grep -q 'key recipient in \[journal\]'"
+check "postinst told the administrator to set the journal mailbox" \
+    grep -q "names no journal mailbox" "$work/install.log"
+check "README.Debian says to set the journal mailbox" \
+    grep -q "set the journal mailbox" /usr/share/doc/$PKG/README.Debian
+sed -i 's/^#recipient =.*/recipient = journal@archive.example.com/' /etc/$PKG.conf
+check "$PKG -n passes once [journal] recipient is set" /usr/sbin/$PKG -n
 check "$PKG -V runs" bash -c "/usr/sbin/$PKG -V | grep -q '^$PKG '"
 
 # ------------------------------------------------------------------- run

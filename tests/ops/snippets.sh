@@ -22,8 +22,7 @@ skip() { echo "SKIP: $1"; skipped=$((skipped + 1)); }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-: >"$tmp/empty.conf"
-default_socket=$("$bin" -c "$tmp/empty.conf" --print-config | sed -n 's/^socket = //p')
+default_socket=$("$bin" --print-keys | sed -n 's/^socket = //p')
 
 # ---------------------------------------------------------------- Postfix
 if command -v postconf >/dev/null; then

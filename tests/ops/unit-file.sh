@@ -56,8 +56,7 @@ else
 fi
 
 # The unit and the program's defaults must agree.
-: >"$tmp/empty.conf"
-"$bin" -c "$tmp/empty.conf" --print-config >"$tmp/defaults" 2>&1
+"$bin" --print-keys >"$tmp/defaults" 2>&1
 value() { awk -F' = ' -v k="$1" '$1 == k { print $2; exit }' "$tmp/defaults"; }
 prop() { sed -n "s/^$1=//p" "$unit" | tail -1; }
 
@@ -85,10 +84,22 @@ else
     fail "no ExecReload=/bin/kill -HUP \$MAINPID"
 fi
 # ExecReload's -n check, and the options ExecStart uses, must exist.
-if "$bin" -c "$srcdir/etc/smime-journal-milter.conf" -n >/dev/null 2>&1; then
-    ok "the reload check (-n -c FILE) accepts the shipped configuration"
+# (The shipped file names no journal mailbox: an administrator sets one.)
+sed 's/^#recipient =.*/recipient = journal@archive.corp.de/' "$srcdir/etc/smime-journal-milter.conf" >"$tmp/set.conf"
+if "$bin" -c "$tmp/set.conf" -n >/dev/null 2>&1; then
+    ok "the reload check (-n -c FILE) accepts the shipped configuration with a journal mailbox"
 else
-    fail "-n -c etc/smime-journal-milter.conf fails"
+    fail "-n -c etc/smime-journal-milter.conf (recipient set) fails"
+fi
+
+# Until a journal mailbox is set the filter exits 78 (EX_CONFIG) at once;
+# systemd must not restart it into a loop.
+"$bin" -f -c "$srcdir/etc/smime-journal-milter.conf" -p "unix:$tmp/never.sock" -u '' >/dev/null 2>&1
+status=$?
+if [ "$status" -eq 78 ] && [ -n "$(prop Restart)" ] && prop RestartPreventExitStatus | tr ' ' '\n' | grep -qx 78; then
+    ok "the shipped configuration exits 78 and RestartPreventExitStatus= has 78 (no restart loop)"
+else
+    fail "no-mailbox start: status $status, Restart=$(prop Restart) RestartPreventExitStatus=$(prop RestartPreventExitStatus)"
 fi
 
 finish

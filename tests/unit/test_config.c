@@ -41,7 +41,7 @@ START_TEST(defaults_match_spec)
     ck_assert_int_eq(c->sig_mixed, SJM_SIG_ACTION_PRESERVE);
     ck_assert(!c->verify_enabled);
     ck_assert(c->journal_enabled);
-    ck_assert_str_eq(c->journal_recipient, "journal@archive.example.com");
+    ck_assert_str_eq(c->journal_recipient, "");   /* no compiled-in journal mailbox */
     ck_assert(c->skip_null_sender && c->skip_read_reports && c->notify_never && c->protect);
     ck_assert_int_eq(c->journal_on_failure, SJM_ON_ERROR_TEMPFAIL);
     ck_assert(sjm_netlist_contains(c->trusted_networks, "127.0.0.1"));
@@ -53,17 +53,99 @@ START_TEST(defaults_match_spec)
 }
 END_TEST
 
-START_TEST(shipped_file_loads)
+/* The shipped file leaves the journal mailbox to the administrator: it
+ * fails with exactly that problem, and loads once a mailbox is set on
+ * its commented recipient line. */
+START_TEST(shipped_file_needs_a_mailbox)
 {
     const char *top = getenv("abs_top_srcdir");
     char *path = g_build_filename(top ? top : "..", "etc", "smime-journal-milter.conf", NULL);
     GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
-    sjm_config *c = sjm_config_load(path, errors);
-    ck_assert_msg(c != NULL, "shipped config: %s", errors->len ? (char *)errors->pdata[0] : "?");
-    ck_assert_uint_eq(errors->len, 0);
+    char *text = NULL;
+
+    ck_assert_ptr_eq(sjm_config_load(path, errors), NULL);
+    ck_assert_uint_eq(errors->len, 1);
+    ck_assert_msg(strstr(errors->pdata[0], ": key recipient in [journal]: journaling is enabled") &&
+                      strstr(errors->pdata[0], "enabled = false"),
+                  "%s", (char *)errors->pdata[0]);
+    g_ptr_array_free(errors, TRUE);
+
+    ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+    GRegex *re = g_regex_new("^# ?recipient =.*$", G_REGEX_MULTILINE, 0, NULL);
+    ck_assert(g_regex_match(re, text, 0, NULL));
+    char *set = g_regex_replace_literal(re, text, -1, 0, "recipient = journal@archive.corp.invalid", 0, NULL);
+    sjm_config *c = load_text(set, &errors);
+    ck_assert_msg(c != NULL, "%s", errors->len ? (char *)errors->pdata[0] : "?");
+    ck_assert_str_eq(c->journal_recipient, "journal@archive.corp.invalid");
+    ck_assert_uint_eq(g_strv_length(c->warnings), 1);   /* .invalid is reserved */
     sjm_config_unref(c);
     g_ptr_array_free(errors, TRUE);
+    g_regex_unref(re);
+    g_free(set);
+    g_free(text);
     g_free(path);
+}
+END_TEST
+
+/* An empty file is not a configuration: it names no journal mailbox. */
+START_TEST(empty_file_names_the_ways_out)
+{
+    GPtrArray *errors;
+    sjm_config *c = load_text("", &errors);
+    ck_assert_ptr_eq(c, NULL);
+    ck_assert_uint_eq(errors->len, 1);
+    const char *e = errors->pdata[0];
+    ck_assert_msg(strstr(e, ": key recipient in [journal]: ") && strstr(e, "set recipient = ") &&
+                      strstr(e, "enabled = false") && !strstr(e, ":1:"),
+                  "%s", e);
+    g_ptr_array_free(errors, TRUE);
+
+    c = load_text("[journal]\nenabled = false\n", NULL);
+    ck_assert_ptr_ne(c, NULL);
+    ck_assert(!c->journal_enabled);
+    sjm_config_unref(c);
+    c = load_text("[journal]\nsites = corp.example=j@archive.corp.example\n", NULL);
+    ck_assert_ptr_ne(c, NULL);
+    sjm_config_unref(c);
+}
+END_TEST
+
+/* Journal mailboxes in RFC 2606 / RFC 6761 names are a warning with
+ * the file and line, and only those names. */
+START_TEST(reserved_journal_domains_warn)
+{
+    static const struct { const char *mailbox; gboolean reserved; } cases[] = {
+        {"j@example.com", TRUE},       {"j@archive.example.com", TRUE},
+        {"j@archive.EXAMPLE.ORG", TRUE}, {"j@example.net", TRUE},
+        {"j@corp.example", TRUE},      {"j@example", TRUE},
+        {"j@archive.test", TRUE},      {"j@x.invalid", TRUE},
+        {"j@localhost", TRUE},         {"j@mail.localhost", TRUE},
+        {"j@example.com.au", FALSE},   {"j@notexample.com", FALSE},
+        {"j@mytest", FALSE},           {"j@archive.corp.de", FALSE},
+        {"j@example.co", FALSE},       {"j@exampletest", FALSE},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *text = g_strdup_printf("[journal]\n\nrecipient = %s\n", cases[i].mailbox);
+        GPtrArray *errors;
+        sjm_config *c = load_text(text, &errors);
+        ck_assert_msg(c != NULL, "%s refused", cases[i].mailbox);
+        ck_assert_msg(g_strv_length(c->warnings) == (cases[i].reserved ? 1u : 0u), "%s: %u warnings",
+                      cases[i].mailbox, g_strv_length(c->warnings));
+        if (cases[i].reserved)
+            ck_assert_msg(strstr(c->warnings[0], ":3: warning: key recipient in [journal]: "),
+                          "%s", c->warnings[0]);
+        sjm_config_unref(c);
+        g_ptr_array_free(errors, TRUE);
+        g_free(text);
+    }
+    /* Sites too; a disabled journal sends nothing anywhere. */
+    sjm_config *c = load_text("[journal]\nsites = a.example=j@a.test; b.example=j@b.de\n", NULL);
+    ck_assert_uint_eq(g_strv_length(c->warnings), 1);
+    ck_assert(strstr(c->warnings[0], ":2: warning: key sites in [journal]: journal mailbox j@a.test"));
+    sjm_config_unref(c);
+    c = load_text("[journal]\nenabled = false\nrecipient = j@example.com\n", NULL);
+    ck_assert_uint_eq(g_strv_length(c->warnings), 0);
+    sjm_config_unref(c);
 }
 END_TEST
 
@@ -102,7 +184,8 @@ END_TEST
 START_TEST(errors_carry_file_and_line)
 {
     GPtrArray *errors;
-    sjm_config *c = load_text("[milter]\n\n# comment\non_error = sometimes\n", &errors);
+    sjm_config *c = load_text("[milter]\n\n# comment\non_error = sometimes\n"
+                              "[journal]\nrecipient = j@archive.corp.de\n", &errors);
     ck_assert_ptr_eq(c, NULL);
     ck_assert_uint_eq(errors->len, 1);
     ck_assert_msg(strstr(errors->pdata[0], ":4: key on_error in [milter]") != NULL, "%s",
@@ -113,7 +196,7 @@ END_TEST
 
 START_TEST(backslashes_are_literal)
 {
-    sjm_config *c = load_text("[verify]\nauthserv_id = mx\\01\n", NULL);
+    sjm_config *c = load_text("[verify]\nauthserv_id = mx\\01\n[journal]\nenabled = false\n", NULL);
     ck_assert_ptr_ne(c, NULL);
     ck_assert_str_eq(c->authserv_id, "mx\\01");
     sjm_config_unref(c);
@@ -209,7 +292,8 @@ START_TEST(every_problem_at_once)
 {
     GPtrArray *errors;
     sjm_config *c = load_text("[milter]\nmax_mime_depth = 0\n[signatures]\nmixed = split\n"
-                              "strip_for = a b, c d\n[journal]\nscope = external\n", &errors);
+                              "strip_for = a b, c d\n[journal]\nscope = external\n"
+                              "recipient = j@archive.corp.de\n", &errors);
     ck_assert_ptr_eq(c, NULL);
     ck_assert_uint_eq(errors->len, 5);
     ck_assert(strstr(errors->pdata[0], ":2: key max_mime_depth in [milter]: \"0\" is not a number from 1 to 1000"));
@@ -226,7 +310,9 @@ int main(void)
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, defaults_match_spec);
-    tcase_add_test(tc, shipped_file_loads);
+    tcase_add_test(tc, shipped_file_needs_a_mailbox);
+    tcase_add_test(tc, empty_file_names_the_ways_out);
+    tcase_add_test(tc, reserved_journal_domains_warn);
     tcase_add_test(tc, values_lists_and_sites);
     tcase_add_test(tc, errors_carry_file_and_line);
     tcase_add_test(tc, backslashes_are_literal);

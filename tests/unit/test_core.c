@@ -9,6 +9,15 @@
 #include "smime.h"
 #include "summary.h"
 
+/* The defaults name no journal mailbox: these tests need one. */
+static sjm_config *journal_config(void)
+{
+    sjm_config *cfg = sjm_config_new_default();
+    g_free(cfg->journal_recipient);
+    cfg->journal_recipient = g_strdup("journal@archive.example.com");
+    return cfg;
+}
+
 static sjm_txn *plain_txn(gboolean trusted)
 {
     sjm_txn *t = sjm_txn_new();
@@ -25,7 +34,7 @@ static sjm_txn *plain_txn(gboolean trusted)
 
 START_TEST(plain_message_is_journaled_and_body_skipped)
 {
-    sjm_config *cfg = sjm_config_new_default();
+    sjm_config *cfg = journal_config();
     sjm_txn *t = plain_txn(TRUE);
     sjm_verdict *v = sjm_verdict_new();
 
@@ -54,7 +63,7 @@ END_TEST
 
 START_TEST(internal_failure_tempfails_and_adds_nothing)
 {
-    sjm_config *cfg = sjm_config_new_default();
+    sjm_config *cfg = journal_config();
     sjm_txn *t = plain_txn(TRUE);
     sjm_verdict *v = sjm_verdict_new();
 
@@ -77,7 +86,7 @@ END_TEST
 
 START_TEST(internal_failure_with_accept_still_journals)
 {
-    sjm_config *cfg = sjm_config_new_default();
+    sjm_config *cfg = journal_config();
     sjm_txn *t = plain_txn(TRUE);
     sjm_verdict *v = sjm_verdict_new();
 
@@ -95,7 +104,7 @@ END_TEST
 
 START_TEST(rcpt_check_protects_journal_from_strangers)
 {
-    sjm_config *cfg = sjm_config_new_default();
+    sjm_config *cfg = journal_config();
     sjm_txn *stranger = plain_txn(FALSE);
     sjm_txn *friend = plain_txn(TRUE);
 
@@ -112,7 +121,7 @@ END_TEST
 
 START_TEST(strip_policy_asks_for_signed_bodies_only)
 {
-    sjm_config *cfg = sjm_config_new_default();
+    sjm_config *cfg = journal_config();
     sjm_txn *t = plain_txn(TRUE);
 
     cfg->sig_action = SJM_SIG_ACTION_STRIP;

@@ -18,6 +18,9 @@ static sjm_config *cfg;
 static void setup(void)
 {
     cfg = sjm_config_new_default();
+    /* There is no default journal mailbox. */
+    g_free(cfg->journal_recipient);
+    cfg->journal_recipient = g_strdup(JOURNAL);
 }
 
 static void teardown(void)

@@ -147,7 +147,8 @@ START_TEST(test_config_file_values)
     int fd = g_mkstemp(path);
     ck_assert_int_ge(fd, 0);
     const char *ini = "[signatures]\naction = preserve\nstrip_for = *@Legacy.Example.com, pf-*@corp.example\n"
-                      "preserve_for = boss@legacy.example.com\nmixed = strip\n";
+                      "preserve_for = boss@legacy.example.com\nmixed = strip\n"
+                      "[journal]\nenabled = false\n";
     ck_assert(g_file_set_contents(path, ini, -1, NULL));
     close(fd);
     GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
