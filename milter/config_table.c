@@ -11,7 +11,11 @@
  * meaning depends on another key.
  *
  * The row macros check at compile time that the field has the C type
- * the key type fills, so a row cannot write a list into a boolean.
+ * the key type fills, so a row cannot write a list into a boolean.  A
+ * value the loader should refuse for now (a feature not yet built) is a
+ * rule, not a special case in the row: delete the rule when it lands.
+ * A new kind of value is one entry of sjm_key_type (config.h), one of
+ * sjm_key_types[] (config_types.c) and one row macro here.
  */
 #include <errno.h>
 #include <string.h>
