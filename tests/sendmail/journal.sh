@@ -26,6 +26,7 @@ sites = corp.example=j-corp@archive.example
 system_senders = monitor@corp.example
 notify_never = $1
 on_failure = tempfail
+protect = true
 CF
 }
 reload() { # NOTIFY_NEVER RECIPIENT
@@ -91,9 +92,26 @@ mkmsg "$work/forged.eml" forged mallory@evil.example dave@corp.example \
     'X-SMIME-Journal-Milter-Journaled: forged-one' 'Subject-Extra: between' \
     'x-smime-journal-milter-journaled: forged-two'
 send forged mallory@evil.example dave@corp.example
+# {i}: two transactions on one connection, and a refused RCPT
+mkmsg "$work/two.eml" two alice@corp.example bob@corp.example
+python3 "$E2E_LIB/smtpsend.py" --repeat 2 127.0.0.1 "$E2E_PORT" "$work/two.eml" alice@corp.example bob@corp.example >"$work/two.out" ||
+    e2e_bad "sending two: $(cat "$work/two.out")"
+mkmsg "$work/plant.eml" plant mallory@evil.example $JOURNAL
+e2e_send "$work/plant.eml" mallory@evil.example bob@corp.example $JOURNAL >"$work/plant.out"
 sm_wait_idle || e2e_fail "delivery did not finish"
 
 # ---------------------------------------------------------------- check
+q2=$(grep -o "sendmail\[[0-9]*\]: [0-9A-Za-z]*: from=.*msgid=<two@test.example>" "$(sm_log)" | awk '{print $2}' | tr -d :)
+e2e_check "two transactions on one connection: two queue ids from Sendmail" \
+    test "$(echo "$q2" | sort -u | grep -c .)" -eq 2
+n=0
+for q in $q2; do grep -q "^smime-journal-milter: $q: from=<alice@corp.example> rcpts=1 " "$(e2e_filter_log)" && n=$((n + 1)); done
+e2e_check "... and the filter logged each transaction under its own id" test "$n" -eq 2
+e2e_check "RCPT TO the journal from an untrusted client refused with 550 5.7.1" grep -q "550.*5\.7\.1" "$work/plant.out"
+q=$(sm_qid_of plant@test.example)
+e2e_check "the refused RCPT is logged by the filter with Sendmail's queue id ({i} known at MAIL FROM)" \
+    grep -q "^smime-journal-milter: $q: from=<mallory@evil.example> client=\[127.0.0.1\] rcpt=<$JOURNAL> refused" "$(e2e_filter_log)"
+
 expect_count "interpersonal: organisation journal exactly once" $JOURNAL ip 1
 expect_count "interpersonal: sender's site journal exactly once" j-corp@archive.example ip 1
 expect_count "interpersonal: local recipient delivered once" bob@corp.example ip 1
