@@ -17,6 +17,8 @@ packages=(
     # end-to-end tests and tools they call
     postfix python3 openssl valgrind miltertest util-linux procps time bc
     sendmail-cf m4 man-db
+    # libraries of the Sendmail that tests/lib/sendmail.sh unpacks (never installed: it conflicts with postfix)
+    libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2
     # packaging and operations tests
     dpkg-dev debhelper fakeroot systemd groff-base rpm
 )
