@@ -320,7 +320,7 @@ sm_as_written() {
     e2e_lf "$1"
     b=$(sed -e '/^\r\?$/q' "$1" | tr -d '\r' | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n[ \t]/ /g' |
         grep -i '^content-type:[[:space:]]*multipart/' | head -n 1 |
-        sed -n 's/.*boundary="\{0,1\}\([^";]*\)"\{0,1\}.*/\1/ip')
+        sed -n 's/.*[;[:space:]]boundary="\{0,1\}\([^";]*\)"\{0,1\}.*/\1/ip')
     [ -n "$b" ] || return 0
     tr -d '\r' <"$1" | grep -qxF -- "--$b--" || printf '\n--%s--\n' "$b"
 }
