@@ -10,6 +10,7 @@ set -u
 . "$abs_top_srcdir/tests/journal/lib.sh"
 
 work=$(mktemp -d /tmp/sjm-smfail.XXXXXX)
+trap 'rm -rf "$work"' EXIT
 printf '[journal]\nrecipient = %s\n' "$JOURNAL" >"$work/filter.conf"
 sm_start "$work/filter.conf"
 trap 'st=$?; rm -rf "$work"; (exit $st); sm_cleanup' EXIT

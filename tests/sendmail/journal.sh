@@ -16,6 +16,7 @@ set -u
 . "$abs_top_srcdir/tests/journal/lib.sh"
 
 work=$(mktemp -d /tmp/sjm-smjournal.XXXXXX)
+trap 'rm -rf "$work"' EXIT
 write_conf() { # NOTIFY_NEVER RECIPIENT
     cat >"$work/filter.conf" <<CF
 [milter]

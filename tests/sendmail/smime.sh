@@ -25,6 +25,7 @@ CORPUS_FILES="alice.dsig.SHA256.multipart alice.dsig.SHA1.multipart.bad alice.si
     alice.plain.sig.SHA256.opaque.dave.dsig.SHA256.multipart alice.env.sig.SHA256.opaque nested-sigs
     multiple-signatures multipart-alternative"
 T=$(mktemp -d /tmp/sjm-smsmime.XXXXXX)
+trap 'rm -rf "$T"' EXIT
 cat >"$T/filter.conf" <<EOF
 [signatures]
 action = preserve
