@@ -80,6 +80,15 @@ typedef struct sjm_config {
     gboolean notify_never;
     gboolean protect;
     sjm_on_error journal_on_failure;
+    /* journal evidence: system sources, mark authentication, statistics */
+    sjm_netlist *system_hosts;  /* clients whose system_senders are believed */
+    char **system_logins;       /* lower-case SASL login patterns likewise */
+    char *mark_key_file;        /* "" = marks are unkeyed */
+    gboolean accept_unkeyed_marks; /* migration: believe marks without a MAC */
+    char *stats_dir;            /* durable per-day counters live here */
+    char *store_path;           /* "" = the journal store is not on this host */
+    guint store_warn_days;      /* warn when free space covers fewer days */
+    GBytes *mark_key;           /* not a row: read from mark_key_file by a rule; NULL = none */
 } sjm_config;
 
 /* What a key's text is and which C type its field has. */

@@ -287,6 +287,8 @@ void sjm_config_unref(sjm_config *c)
         return;
     for (const sjm_config_key *k = sjm_config_keys; k->section; k++)
         sjm_key_types[k->type].free((char *)c + k->offset);
+    if (c->mark_key)    /* the one field that is not a row (config_table.c) */
+        g_bytes_unref(c->mark_key);
     g_strfreev(c->values);
     g_strfreev(c->warnings);
     g_free(c->path);

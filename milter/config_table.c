@@ -114,6 +114,20 @@ const sjm_config_key sjm_config_keys[] = {
          "refuse mail addressed to a journal mailbox from untrusted clients"),
     ENUM("journal", "on_failure", "tempfail", journal_on_failure, ON_ERROR,
          "what a message gets when its journal recipient cannot be added"),
+    CIDR_LIST("journal", "system_hosts", "", system_hosts,
+              "clients (SMTP, not authenticated) whose system_senders are believed"),
+    GLOB_LIST("journal", "system_logins", "", system_logins,
+              "SASL login patterns whose system_senders are believed"),
+    PATH("journal", "mark_key_file", "", mark_key_file,
+         "key shared by the organisation's filters that authenticates journal marks"),
+    BOOL("journal", "accept_unkeyed_marks", "false", accept_unkeyed_marks,
+         "migration: believe unkeyed marks from trusted_networks"),
+    PATH("journal", "stats_dir", "/var/lib/smime-journal-milter", stats_dir,
+         "where the durable per-day journal counters live (--stats)"),
+    PATH("journal", "store_path", "", store_path,
+         "a path on the journal store, when on this host: daily free-space check"),
+    UINT("journal", "store_warn_days", "30", store_warn_days, 0, 36500,
+         "warn when the store's free space covers fewer days of growth (0: never)"),
     {NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0},
 };
 
@@ -226,7 +240,37 @@ static void scope_needs_local_domains(sjm_loader *ld, sjm_config *c)
                         "scope internal or external needs local_domains to tell inside from outside");
 }
 
+/* The mark key is key material, not text: read once here, so that the
+ * message path never touches the file and a reload picks up a new key. */
+static void mark_key_load(sjm_loader *ld, sjm_config *c)
+{
+    char *key = NULL;
+    gsize len = 0;
+    GError *err = NULL;
+
+    if (*c->mark_key_file == '\0')
+        return;
+    if (!g_file_get_contents(c->mark_key_file, &key, &len, &err)) {
+        sjm_key_problem(ld, "journal", "mark_key_file", "cannot read \"%s\": %s",
+                        c->mark_key_file, err->message);
+        g_error_free(err);
+        return;
+    }
+    /* "openssl rand -hex 32 > FILE" leaves a newline: not key material. */
+    while (len > 0 && g_ascii_isspace(key[len - 1]))
+        len--;
+    if (len < 32)
+        sjm_key_problem(ld, "journal", "mark_key_file",
+                        "\"%s\" holds %zu bytes; a mark key needs 32 or more "
+                        "(make one with: openssl rand -hex 32)", c->mark_key_file, len);
+    else
+        c->mark_key = g_bytes_new(key, len);
+    memset(key, 0, len);
+    g_free(key);
+}
+
 const sjm_config_rule sjm_config_rules[] = {
+    {"mark_key_load", mark_key_load},
     {"authserv_id_host_name", authserv_id_host_name},
     {"verify_not_available", verify_not_available},
     {"verify_files_readable", verify_files_readable},
