@@ -4,9 +4,12 @@
  *
  * The rules run in the SPEC's order and the first that applies decides,
  * so a compliance officer can read one reason per message in the log.
- * Anything uncertain journals: every skip needs positive evidence, and
- * the evidence a remote sender can fabricate (marks) is only believed
- * from trusted hosts.
+ * Anything uncertain journals: every skip needs positive evidence that
+ * the sender cannot write, i.e. structure (a genuine DSN or MDN,
+ * journal_evidence.c), origin (a system sender from a named system host
+ * or login) or a key (an authenticated mark, journal_mark.c).  A label
+ * that was not believed is named in the log (journal_unbelieved=), so an
+ * operator sees attempted evasions.
  *
  * Scope, as an Exchange administrator knows it from journal rules:
  *   internal  the sender AND every recipient are inside the organisation
@@ -65,141 +68,6 @@ const char *sjm_journal_check_rcpt(const sjm_config *cfg, const sjm_txn *txn,
     return "Recipient is a journal mailbox and accepts mail only from trusted hosts";
 }
 
-/* ------------------------------------------------------------ read reports */
-
-/* Skip folding white space and (nested) comments. */
-static const char *skip_cfws(const char *p)
-{
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            p++;
-        if (*p != '(')
-            return p;
-        int depth = 0;
-        while (*p) {
-            if (*p == '\\' && p[1]) {
-                p += 2;
-                continue;
-            }
-            if (*p == '(')
-                depth++;
-            else if (*p == ')' && --depth == 0) {
-                p++;
-                break;
-            }
-            p++;
-        }
-        if (depth > 0)
-            return p;   /* unterminated comment: at the end of the value */
-    }
-}
-
-/* RFC 2045 token characters. */
-static gboolean is_token_char(char c)
-{
-    return c > ' ' && c < 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
-}
-
-/* A token at *P (advanced past it), or NULL when there is none. */
-static char *take_token(const char **p)
-{
-    const char *s = *p;
-    while (is_token_char(**p))
-        (*p)++;
-    return *p > s ? g_ascii_strdown(s, *p - s) : NULL;
-}
-
-/* A token or quoted-string value at *P, unquoted; NULL when malformed. */
-static char *take_value(const char **p)
-{
-    if (**p != '"')
-        return take_token(p);
-    GString *out = g_string_new(NULL);
-    (*p)++;
-    while (**p && **p != '"') {
-        if (**p == '\\' && (*p)[1])
-            (*p)++;
-        g_string_append_c(out, g_ascii_tolower(**p));
-        (*p)++;
-    }
-    if (**p != '"') {
-        g_string_free(out, TRUE);
-        return NULL;
-    }
-    (*p)++;
-    return g_string_free(out, FALSE);
-}
-
-/*
- * A read report (MDN, RFC 8098) by its one top-level Content-Type:
- * multipart/report with exactly one report-type parameter equal to
- * disposition-notification.  Duplicate Content-Type fields, a second
- * report-type or anything unparseable mean "not a read report": a
- * message whose readers may see something else must stay journaled.
- */
-static gboolean is_read_report(const sjm_txn *txn)
-{
-    const char *ct = NULL;
-    for (guint i = 0; i < txn->headers->len; i++) {
-        const sjm_header *h = g_ptr_array_index(txn->headers, i);
-        if (g_ascii_strcasecmp(h->name, "Content-Type") != 0)
-            continue;
-        if (ct != NULL)
-            return FALSE;
-        ct = h->value ? h->value : "";
-    }
-    if (ct == NULL)
-        return FALSE;
-
-    gboolean ok = FALSE;
-    int report_types = 0;
-    gboolean mdn = FALSE;
-    const char *p = skip_cfws(ct);
-    char *type = take_token(&p);
-    p = skip_cfws(p);
-    char *subtype = NULL;
-    if (type && *p == '/') {
-        p = skip_cfws(p + 1);
-        subtype = take_token(&p);
-    }
-    if (!type || !subtype || strcmp(type, "multipart") != 0 || strcmp(subtype, "report") != 0)
-        goto out;
-
-    for (;;) {
-        p = skip_cfws(p);
-        if (*p == '\0')
-            break;
-        if (*p != ';')
-            goto out;
-        p = skip_cfws(p + 1);
-        if (*p == '\0')
-            break;      /* a trailing ';' is common and harmless */
-        char *name = take_token(&p);
-        p = skip_cfws(p);
-        if (!name || *p != '=') {
-            g_free(name);
-            goto out;
-        }
-        p = skip_cfws(p + 1);
-        char *value = take_value(&p);
-        if (!value) {
-            g_free(name);
-            goto out;
-        }
-        if (strcmp(name, "report-type") == 0) {
-            report_types++;
-            mdn = strcmp(value, "disposition-notification") == 0;
-        }
-        g_free(name);
-        g_free(value);
-    }
-    ok = report_types == 1 && mdn;
-out:
-    g_free(type);
-    g_free(subtype);
-    return ok;
-}
-
 /* ------------------------------------------------------------ decision */
 
 static guint count_marks(const sjm_txn *txn)
@@ -211,6 +79,30 @@ static guint count_marks(const sjm_txn *txn)
             n++;
     }
     return n;
+}
+
+/* The value of the N'th (1-based) mark. */
+static const char *mark_value(const sjm_txn *txn, guint n)
+{
+    for (guint i = 0; i < txn->headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(txn->headers, i);
+        if (g_ascii_strcasecmp(h->name, SJM_JOURNAL_MARK_HEADER) == 0 && --n == 0)
+            return h->value ? h->value : "";
+    }
+    return "";
+}
+
+static void unbelieved(sjm_journal_decision *d, const char *label, const char *why)
+{
+    char *token = g_strconcat(label, why ? ":" : "", why ? why : "", NULL);
+    if (d->unbelieved == NULL) {
+        d->unbelieved = token;
+        return;
+    }
+    char *joined = g_strconcat(d->unbelieved, ",", token, NULL);
+    g_free(d->unbelieved);
+    g_free(token);
+    d->unbelieved = joined;
 }
 
 static gboolean is_local(const sjm_config *cfg, const char *addr)
@@ -271,6 +163,98 @@ static void skip(sjm_journal_decision *d, const char *reason)
     d->reason = reason;
 }
 
+gboolean sjm_journal_wants_body(const sjm_config *cfg, const sjm_txn *txn)
+{
+    return cfg->journal_enabled && (cfg->skip_null_sender || cfg->skip_read_reports) &&
+           sjm_evidence_wants_body(txn);
+}
+
+/* Rule 3: the first mark that verifies decides; the others are named. */
+static gboolean marked_upstream(const sjm_config *cfg, const sjm_txn *txn,
+                                sjm_journal_decision *d)
+{
+    const char *evidence = NULL;
+    for (guint n = count_marks(txn); n > 0; n--) {
+        const char *why;
+        if (sjm_mark_believed(cfg, txn, mark_value(txn, n), &why))
+            evidence = why;
+        else
+            unbelieved(d, why, NULL);
+    }
+    d->evidence = evidence;
+    return evidence != NULL;
+}
+
+/*
+ * Rules 4 and 5: a report label is believed only with the structure of a
+ * genuine report (journal_evidence.c), and a DSN only from the null sender
+ * (RFC 3461 section 6.2); the null sender alone earns nothing.
+ */
+static const char *system_report(const sjm_config *cfg, const sjm_txn *txn,
+                                 sjm_journal_decision *d)
+{
+    char *rt = sjm_evidence_report_type(txn);
+    gboolean null_sender = *txn->sender == '\0';
+    gboolean dsn_label = rt != NULL && strcmp(rt, "delivery-status") == 0;
+    gboolean mdn_label = rt != NULL && strcmp(rt, "disposition-notification") == 0;
+    const char *why = NULL, *result = NULL;
+
+    if (rt != NULL && *rt == '\0' && (cfg->skip_null_sender || cfg->skip_read_reports))
+        unbelieved(d, "report", "ambiguous-label");
+    if (cfg->skip_null_sender && null_sender && !mdn_label) {
+        if (sjm_evidence_dsn(txn, &why))
+            result = "system:dsn";
+        else
+            unbelieved(d, dsn_label ? "dsn" : "null-sender", why);
+    } else if (cfg->skip_null_sender && dsn_label) {
+        unbelieved(d, "dsn", "sender-not-null");
+    }
+    if (result == NULL && cfg->skip_read_reports && mdn_label) {
+        if (sjm_evidence_mdn(txn, &why))
+            result = "system:mdn";
+        else
+            unbelieved(d, "mdn", why);
+    }
+    g_free(rt);
+    return result;
+}
+
+static gboolean login_named(const sjm_config *cfg, const char *login)
+{
+    for (char **p = cfg->system_logins; p != NULL && *p != NULL; p++)
+        if (strcmp(*p, login) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+/*
+ * Rule 6: a system sender is an address anyone can type; it counts only
+ * from a host the administrator names as a system source, and from an
+ * authenticated session only with a login the administrator names
+ * (an ordinary user on a system host stays an ordinary user).
+ */
+static gboolean system_sender(const sjm_config *cfg, const sjm_txn *txn,
+                              sjm_journal_decision *d)
+{
+    if (*txn->sender == '\0' || !sjm_addr_match_any(cfg->system_senders, txn->sender))
+        return FALSE;
+    if (txn->auth_name != NULL && *txn->auth_name != '\0') {
+        if (login_named(cfg, txn->auth_name)) {
+            d->evidence = "system-login";
+            return TRUE;
+        }
+        unbelieved(d, "system-sender", "login-not-named");
+        return FALSE;
+    }
+    if (txn->client_addr != NULL && *txn->client_addr != '\0' &&
+        sjm_netlist_contains(cfg->system_hosts, txn->client_addr)) {
+        d->evidence = "system-host";
+        return TRUE;
+    }
+    unbelieved(d, "system-sender", *txn->client_addr ? "not-a-system-host" : "local-submission");
+    return FALSE;
+}
+
 void sjm_journal_decide(const sjm_config *cfg, const sjm_txn *txn,
                         sjm_journal_decision *d)
 {
@@ -299,22 +283,21 @@ void sjm_journal_decide(const sjm_config *cfg, const sjm_txn *txn,
         return;
     }
 
-    /* 3: only a trusted hop's mark counts; apply() removes the others. */
-    if (txn->client_trusted && count_marks(txn) > 0) {
+    /* 3: a mark only counts when it is authenticated (journal_mark.c). */
+    if (marked_upstream(cfg, txn, d)) {
         skip(d, "journaled-upstream");
         return;
     }
 
-    /* 4-6: system traffic.  All three are claims the sender makes. */
-    if (cfg->skip_null_sender && *txn->sender == '\0') {
-        skip(d, "system:null-sender");
+    /* 4, 5: reports, by their structure. */
+    const char *report = system_report(cfg, txn, d);
+    if (report != NULL) {
+        skip(d, report);
         return;
     }
-    if (cfg->skip_read_reports && is_read_report(txn)) {
-        skip(d, "system:read-report");
-        return;
-    }
-    if (*txn->sender != '\0' && sjm_addr_match_any(cfg->system_senders, txn->sender)) {
+
+    /* 6: system senders, by their origin. */
+    if (system_sender(cfg, txn, d)) {
         skip(d, "system:sender");
         return;
     }
@@ -362,17 +345,20 @@ void sjm_journal_decision_clear(sjm_journal_decision *d)
 {
     if (d->mailboxes != NULL)
         g_ptr_array_free(d->mailboxes, TRUE);
+    g_free(d->unbelieved);
     memset(d, 0, sizeof *d);
 }
 
 /* ------------------------------------------------------------ verdict */
 
-/* Tells a downstream hop that trusts this host not to journal again.  The
- * host name alone: the journal mailboxes stay undisclosed to the
- * recipients, who all see this field. */
-static void add_mark(sjm_verdict *v)
+/* Tells a downstream filter not to journal again.  The host name and the
+ * MAC alone: the journal mailboxes stay undisclosed to the recipients,
+ * who all see this field. */
+static void add_mark(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v)
 {
-    sjm_verdict_add_header(v, SJM_HDR_ADD, 0, SJM_JOURNAL_MARK_HEADER, g_get_host_name());
+    char *value = sjm_mark_make(cfg, txn, g_get_real_time() / G_USEC_PER_SEC);
+    sjm_verdict_add_header(v, SJM_HDR_ADD, 0, SJM_JOURNAL_MARK_HEADER, value);
+    g_free(value);
 }
 
 static gboolean has_party(const sjm_config *cfg, const sjm_txn *txn)
@@ -387,18 +373,22 @@ void sjm_journal_apply(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v
 {
     /*
      * Header firewall, whatever the decision (even with journaling off):
-     * a downstream filter that trusts this host must never see a mark a
-     * stranger wrote.  Deleting from the last occurrence backwards keeps
-     * every index right whether or not the MTA still counts a deleted
-     * field.
+     * a downstream filter must never see a mark this host does not
+     * believe.  Deleting from the last occurrence backwards keeps every
+     * index right whether or not the MTA still counts a deleted field.
      */
-    if (!txn->client_trusted) {
-        for (guint n = count_marks(txn); n > 0; n--)
+    for (guint n = count_marks(txn); n > 0; n--) {
+        const char *why;
+        if (!sjm_mark_believed(cfg, txn, mark_value(txn, n), &why))
             sjm_verdict_add_header(v, SJM_HDR_CHANGE, (int)n, SJM_JOURNAL_MARK_HEADER, NULL);
     }
 
     sjm_journal_decision d;
     sjm_journal_decide(cfg, txn, &d);
+    if (d.evidence != NULL)
+        sjm_verdict_add_extra(v, "journal_evidence", d.evidence);
+    if (d.unbelieved != NULL)
+        sjm_verdict_add_extra(v, "journal_unbelieved", d.unbelieved);
 
     if (!d.add) {
         char *summary = strcmp(d.reason, "disabled") == 0
@@ -406,10 +396,10 @@ void sjm_journal_apply(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v
         sjm_verdict_set_journal(v, summary);
         g_free(summary);
         /* A journal mailbox addressed alongside people already archives the
-         * message; without the mark, a trusted downstream hop that gets
-         * only the people's copy would journal it a second time. */
+         * message; without the mark, a downstream filter that gets only the
+         * people's copy would journal it a second time. */
         if (strcmp(d.reason, "journal-mailbox") == 0 && has_party(cfg, txn))
-            add_mark(v);
+            add_mark(cfg, txn, v);
         sjm_journal_decision_clear(&d);
         return;
     }
@@ -425,6 +415,6 @@ void sjm_journal_apply(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v
     sjm_verdict_set_journal(v, summary->str);
     g_string_free(summary, TRUE);
 
-    add_mark(v);
+    add_mark(cfg, txn, v);
     sjm_journal_decision_clear(&d);
 }

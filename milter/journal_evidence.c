@@ -1,0 +1,470 @@
+/*
+ * journal_evidence.c - is a message that calls itself a delivery status
+ * notification (RFC 3464) or a read report (RFC 8098) really one?
+ *
+ * INTERFACE (journal.h)
+ *   sjm_evidence_report_type()  the report-type the top-level
+ *                               Content-Type claims, from the headers;
+ *   sjm_evidence_wants_body()   whether the structure must be read;
+ *   sjm_evidence_dsn(), sjm_evidence_mdn()
+ *                               TRUE only when the spooled body has the
+ *                               structure of a genuine report.
+ *
+ * A label is what any sender writes; the skip is earned by structure.
+ * Both checks demand a multipart/report whose report-type matches its
+ * second part, a human-readable first part, a machine-readable second
+ * part whose fields parse, and nothing after that but the original (a
+ * DSN may return it whole, as RFC 3464 allows; an MDN only its
+ * headers, RFC 8098 section 3).  Whatever GMime or this file cannot
+ * parse is "not genuine": the message is journaled.
+ *
+ * ERRORS
+ *   None reach the caller: an unreadable body is a FALSE with the
+ *   static token "body-unreadable" in *why.  Every *why is a static
+ *   string without spaces, for the one log line.
+ */
+#include <string.h>
+#include <gmime/gmime.h>
+#include "journal.h"
+
+/* A genuine MDN's text says "read on ..." in a few lines; a letter in
+ * the human-readable part is content, and content is journaled. */
+#define MDN_TEXT_MAX 8192
+
+/* ------------------------------------------------------------ header grammar */
+
+/* Skip folding white space and (nested) comments. */
+static const char *skip_cfws(const char *p)
+{
+    for (;;) {
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (*p != '(')
+            return p;
+        int depth = 0;
+        while (*p) {
+            if (*p == '\\' && p[1]) {
+                p += 2;
+                continue;
+            }
+            if (*p == '(')
+                depth++;
+            else if (*p == ')' && --depth == 0) {
+                p++;
+                break;
+            }
+            p++;
+        }
+        if (depth > 0)
+            return p;   /* unterminated comment: at the end of the value */
+    }
+}
+
+/* RFC 2045 token characters. */
+static gboolean is_token_char(char c)
+{
+    return c > ' ' && c < 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+}
+
+static char *take_token(const char **p)
+{
+    const char *s = *p;
+    while (is_token_char(**p))
+        (*p)++;
+    return *p > s ? g_ascii_strdown(s, *p - s) : NULL;
+}
+
+/* A token or quoted-string value, unquoted and lower-cased; NULL when malformed. */
+static char *take_value(const char **p)
+{
+    if (**p != '"')
+        return take_token(p);
+    GString *out = g_string_new(NULL);
+    (*p)++;
+    while (**p && **p != '"') {
+        if (**p == '\\' && (*p)[1])
+            (*p)++;
+        g_string_append_c(out, g_ascii_tolower(**p));
+        (*p)++;
+    }
+    if (**p != '"') {
+        g_string_free(out, TRUE);
+        return NULL;
+    }
+    (*p)++;
+    return g_string_free(out, FALSE);
+}
+
+/* The one top-level Content-Type value; NULL when absent or duplicated. */
+static const char *top_content_type(const sjm_txn *txn, gboolean *duplicated)
+{
+    const char *ct = NULL;
+    *duplicated = FALSE;
+    for (guint i = 0; i < txn->headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(txn->headers, i);
+        if (g_ascii_strcasecmp(h->name, "Content-Type") != 0)
+            continue;
+        if (ct != NULL) {
+            *duplicated = TRUE;
+            return NULL;
+        }
+        ct = h->value ? h->value : "";
+    }
+    return ct;
+}
+
+/*
+ * What the header claims: NULL when the message is not multipart/report
+ * at all; otherwise a newly allocated report-type ("delivery-status",
+ * "disposition-notification", ...), or "" when the label is ambiguous
+ * (duplicate Content-Type or report-type, unparseable parameters):
+ * ambiguity is never believed.
+ */
+char *sjm_evidence_report_type(const sjm_txn *txn)
+{
+    gboolean dup;
+    const char *ct = top_content_type(txn, &dup);
+    if (dup) {
+        /* Some reader may see a report; none of ours believes it. */
+        for (guint i = 0; i < txn->headers->len; i++) {
+            const sjm_header *h = g_ptr_array_index(txn->headers, i);
+            if (g_ascii_strcasecmp(h->name, "Content-Type") == 0 && h->value &&
+                g_ascii_strncasecmp(skip_cfws(h->value), "multipart", 9) == 0)
+                return g_strdup("");
+        }
+        return NULL;
+    }
+    if (ct == NULL)
+        return NULL;
+
+    char *result = NULL, *report_type = NULL;
+    int report_types = 0;
+    const char *p = skip_cfws(ct);
+    char *type = take_token(&p);
+    p = skip_cfws(p);
+    char *subtype = NULL;
+    if (type && *p == '/') {
+        p = skip_cfws(p + 1);
+        subtype = take_token(&p);
+    }
+    if (!type || !subtype || strcmp(type, "multipart") != 0 || strcmp(subtype, "report") != 0)
+        goto out;
+
+    result = g_strdup("");
+    for (;;) {
+        p = skip_cfws(p);
+        if (*p == '\0')
+            break;
+        if (*p != ';')
+            goto out;
+        p = skip_cfws(p + 1);
+        if (*p == '\0')
+            break;      /* a trailing ';' is common and harmless */
+        char *name = take_token(&p);
+        p = skip_cfws(p);
+        if (!name || *p != '=') {
+            g_free(name);
+            goto out;
+        }
+        p = skip_cfws(p + 1);
+        char *value = take_value(&p);
+        if (!value) {
+            g_free(name);
+            goto out;
+        }
+        /* report-type*= (RFC 2231) is a second spelling of the same
+         * parameter: counted, so the pair is ambiguous. */
+        if (strcmp(name, "report-type") == 0 || g_str_has_prefix(name, "report-type*")) {
+            report_types++;
+            g_free(report_type);
+            report_type = strchr(name, '*') ? g_strdup("") : g_strdup(value);
+        }
+        g_free(name);
+        g_free(value);
+    }
+    if (report_types == 1 && report_type) {
+        g_free(result);
+        result = report_type;
+        report_type = NULL;
+    }
+out:
+    g_free(report_type);
+    g_free(type);
+    g_free(subtype);
+    return result;
+}
+
+gboolean sjm_evidence_wants_body(const sjm_txn *txn)
+{
+    char *rt = sjm_evidence_report_type(txn);
+    gboolean want = rt != NULL && *rt != '\0';
+    g_free(rt);
+    return want;
+}
+
+/* ------------------------------------------------------------ body */
+
+/* The body as one MIME entity under its top-level Content-Type. */
+static GMimeObject *parse_top(const sjm_txn *txn)
+{
+    gboolean dup;
+    const char *ct = top_content_type(txn, &dup);
+    if (txn->body == NULL || ct == NULL)
+        return NULL;
+    GMimeStream *body = sjm_spool_stream(txn->body);
+    if (body == NULL)
+        return NULL;
+    GMimeStream *cat = g_mime_stream_cat_new();
+    char *head = g_strdup_printf("Content-Type: %s\r\n\r\n", ct);
+    GMimeStream *hs = g_mime_stream_mem_new_with_buffer(head, strlen(head));
+    g_free(head);
+    g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), hs);
+    g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), body);
+    g_object_unref(hs);
+    g_object_unref(body);
+
+    GMimeParser *parser = g_mime_parser_new_with_stream(cat);
+    g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+    GMimeObject *top = g_mime_parser_construct_part(parser, NULL);
+    g_object_unref(parser);
+    g_object_unref(cat);
+    return top;
+}
+
+static gboolean is_type(GMimeObject *o, const char *type, const char *subtype)
+{
+    GMimeContentType *ct = g_mime_object_get_content_type(o);
+    return ct != NULL && g_mime_content_type_is_type(ct, type, subtype);
+}
+
+/* The decoded content of a leaf, or NULL. */
+static GByteArray *leaf_bytes(GMimeObject *o)
+{
+    if (!GMIME_IS_PART(o))
+        return NULL;
+    GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(o));
+    if (w == NULL)
+        return g_byte_array_new();
+    GMimeStream *mem = g_mime_stream_mem_new();
+    GByteArray *out = NULL;
+    if (g_mime_data_wrapper_write_to_stream(w, mem) >= 0) {
+        out = g_byte_array_new();
+        GByteArray *b = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+        g_byte_array_append(out, b->data, b->len);
+    }
+    g_object_unref(mem);
+    return out;
+}
+
+/* The human-readable first part: text, or alternatives of text. */
+static gboolean human_readable(GMimeObject *o, gsize max, const char **why)
+{
+    if (GMIME_IS_MULTIPART(o)) {
+        if (!is_type(o, "multipart", "alternative")) {
+            *why = "first-part-not-text";
+            return FALSE;
+        }
+        int n = g_mime_multipart_get_count(GMIME_MULTIPART(o));
+        for (int i = 0; i < n; i++) {
+            GMimeObject *sub = g_mime_multipart_get_part(GMIME_MULTIPART(o), i);
+            if (GMIME_IS_MULTIPART(sub)) {
+                *why = "first-part-not-text";
+                return FALSE;
+            }
+            if (!human_readable(sub, max, why))
+                return FALSE;
+        }
+        if (n == 0) {
+            *why = "first-part-empty";
+            return FALSE;
+        }
+        return TRUE;
+    }
+    if (!GMIME_IS_PART(o) || !is_type(o, "text", "*")) {
+        *why = "first-part-not-text";
+        return FALSE;
+    }
+    if (max > 0) {
+        GByteArray *b = leaf_bytes(o);
+        gboolean ok = b != NULL && b->len <= max;
+        if (b)
+            g_byte_array_free(b, TRUE);
+        if (!ok) {
+            *why = "text-too-long";
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/*
+ * The fields of a message/delivery-status or disposition-notification
+ * part as groups separated by blank lines: per-message fields first,
+ * then one group per recipient.  Only the field names matter here.
+ */
+typedef struct {
+    GPtrArray *groups;      /* of GHashTable* (lower-case name set) */
+} report_fields;
+
+static void fields_parse(const GByteArray *b, report_fields *f)
+{
+    f->groups = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_unref);
+    GHashTable *cur = NULL;
+    char *text = g_strndup((const char *)b->data, b->len);
+    char **lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        g_strchomp(*l);
+        if (**l == '\0') {
+            cur = NULL;
+            continue;
+        }
+        if (**l == ' ' || **l == '\t')
+            continue;   /* continuation of the previous field */
+        char *colon = strchr(*l, ':');
+        if (colon == NULL || colon == *l)
+            continue;
+        if (cur == NULL) {
+            cur = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+            g_ptr_array_add(f->groups, cur);
+        }
+        g_hash_table_add(cur, g_ascii_strdown(*l, colon - *l));
+    }
+    g_strfreev(lines);
+    g_free(text);
+}
+
+static gboolean group_has(const report_fields *f, guint i, const char *name)
+{
+    return i < f->groups->len && g_hash_table_contains(g_ptr_array_index(f->groups, i), name);
+}
+
+/* RFC 3464 section 2.2/2.3: Reporting-MTA, then recipients with
+ * Final-Recipient, Action and Status. */
+static gboolean dsn_fields_ok(const GByteArray *b)
+{
+    report_fields f;
+    fields_parse(b, &f);
+    gboolean ok = f.groups->len >= 2 && group_has(&f, 0, "reporting-mta");
+    for (guint i = 1; ok && i < f.groups->len; i++)
+        ok = group_has(&f, i, "final-recipient") && group_has(&f, i, "action") &&
+             group_has(&f, i, "status");
+    g_ptr_array_free(f.groups, TRUE);
+    return ok;
+}
+
+/* RFC 8098 section 3.1: one group with Final-Recipient and Disposition. */
+static gboolean mdn_fields_ok(const GByteArray *b)
+{
+    report_fields f;
+    fields_parse(b, &f);
+    gboolean ok = f.groups->len == 1 && group_has(&f, 0, "final-recipient") &&
+                  group_has(&f, 0, "disposition");
+    g_ptr_array_free(f.groups, TRUE);
+    return ok;
+}
+
+/* A text/rfc822-headers part that holds headers and nothing after them. */
+static gboolean headers_only(GMimeObject *o)
+{
+    GByteArray *b = leaf_bytes(o);
+    if (b == NULL)
+        return FALSE;
+    gboolean ok = TRUE;
+    const guint8 *d = b->data;
+    for (guint i = 0; i < b->len; i++) {
+        gboolean blank = (d[i] == '\n' && i + 1 < b->len && d[i + 1] == '\n') ||
+                         (d[i] == '\n' && i + 2 < b->len && d[i + 1] == '\r' && d[i + 2] == '\n');
+        if (!blank)
+            continue;
+        for (guint j = i + 1; j < b->len; j++)
+            if (d[j] != '\r' && d[j] != '\n' && d[j] != ' ' && d[j] != '\t')
+                ok = FALSE;
+        break;
+    }
+    g_byte_array_free(b, TRUE);
+    return ok;
+}
+
+typedef enum { KIND_DSN, KIND_MDN } report_kind;
+
+static gboolean check_report(const sjm_txn *txn, report_kind kind, const char **why)
+{
+    const char *label = kind == KIND_DSN ? "delivery-status" : "disposition-notification";
+    char *rt = sjm_evidence_report_type(txn);
+    gboolean labelled = rt != NULL && strcmp(rt, label) == 0;
+    g_free(rt);
+    if (!labelled) {
+        *why = "no-report-label";
+        return FALSE;
+    }
+    if (txn->body == NULL) {
+        *why = "body-unread";
+        return FALSE;
+    }
+    GMimeObject *top = parse_top(txn);
+    if (top == NULL) {
+        *why = "body-unreadable";
+        return FALSE;
+    }
+
+    gboolean ok = FALSE;
+    GByteArray *fields = NULL;
+    *why = NULL;
+    if (!GMIME_IS_MULTIPART(top) || !is_type(top, "multipart", "report")) {
+        *why = "not-multipart";
+        goto out;
+    }
+    GMimeMultipart *mp = GMIME_MULTIPART(top);
+    int n = g_mime_multipart_get_count(mp);
+    if (n < 2 || n > 3) {
+        *why = n < 2 ? "too-few-parts" : "extra-parts";
+        goto out;
+    }
+    if (!human_readable(g_mime_multipart_get_part(mp, 0), kind == KIND_MDN ? MDN_TEXT_MAX : 0, why))
+        goto out;
+
+    GMimeObject *report = g_mime_multipart_get_part(mp, 1);
+    if (!is_type(report, "message", label) || (fields = leaf_bytes(report)) == NULL) {
+        *why = kind == KIND_DSN ? "no-delivery-status-part" : "no-disposition-part";
+        goto out;
+    }
+    if (kind == KIND_DSN ? !dsn_fields_ok(fields) : !mdn_fields_ok(fields)) {
+        *why = "report-fields";
+        goto out;
+    }
+
+    if (n == 3) {
+        GMimeObject *orig = g_mime_multipart_get_part(mp, 2);
+        gboolean headers = is_type(orig, "text", "rfc822-headers") ||
+                           is_type(orig, "message", "global-headers");
+        gboolean whole = is_type(orig, "message", "rfc822") || is_type(orig, "message", "global");
+        if (headers && !headers_only(orig)) {
+            *why = "headers-part-has-body";
+            goto out;
+        }
+        if (whole && kind == KIND_MDN) {
+            *why = "returns-content";
+            goto out;
+        }
+        if (!headers && !whole) {
+            *why = "third-part-not-original";
+            goto out;
+        }
+    }
+    ok = TRUE;
+out:
+    if (fields)
+        g_byte_array_free(fields, TRUE);
+    g_object_unref(top);
+    return ok;
+}
+
+gboolean sjm_evidence_dsn(const sjm_txn *txn, const char **why)
+{
+    return check_report(txn, KIND_DSN, why);
+}
+
+gboolean sjm_evidence_mdn(const sjm_txn *txn, const char **why)
+{
+    return check_report(txn, KIND_MDN, why);
+}
