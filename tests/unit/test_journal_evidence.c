@@ -1,0 +1,544 @@
+/*
+ * test_journal_evidence.c - issue 13: each skip of a system message is
+ * earned, and each rule has a genuine and a forged example.
+ *   DSN   null sender + RFC 3464 structure      (genuine skipped, fakes journaled)
+ *   MDN   RFC 8098 structure, headers only      (genuine skipped, fakes journaled)
+ *   system sender from a system host or login   (forgeries journaled)
+ *   marks authenticated by HMAC                 (forgeries journaled and removed)
+ * plus the no-body fast path: plain mail never asks for the body.
+ */
+#include <stdarg.h>
+#include <string.h>
+#include <check.h>
+#include <glib/gstdio.h>
+#include <gmime/gmime.h>
+#include "config.h"
+#include "txn.h"
+#include "journal.h"
+
+#define JOURNAL "journal@archive.example.com"
+#define KEY_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+static sjm_config *cfg;
+
+static void setup(void)
+{
+    cfg = sjm_config_new_default();
+    /* There is no default journal mailbox. */
+    g_free(cfg->journal_recipient);
+    cfg->journal_recipient = g_strdup(JOURNAL);
+}
+
+static void teardown(void)
+{
+    sjm_config_unref(cfg);
+    cfg = NULL;
+}
+
+/* A message: sender, client address ("" = local), then header lines
+ * "Name: value" up to NULL; the body (LF turned into CRLF) or NULL. */
+static sjm_txn *msg(const char *sender, const char *client, const char *body, ...)
+{
+    sjm_txn *t = sjm_txn_new();
+    sjm_txn_set_sender(t, sender);
+    sjm_txn_add_rcpt(t, "bob@corp.example");
+    g_free(t->client_addr);
+    t->client_addr = g_strdup(client);
+    sjm_txn_add_header(t, "From", "someone@corp.example");
+    sjm_txn_add_header(t, "Message-ID", "<m1@corp.example>");
+    sjm_txn_add_header(t, "Subject", "hello");
+    va_list ap;
+    va_start(ap, body);
+    for (const char *h; (h = va_arg(ap, const char *)) != NULL;) {
+        const char *colon = strchr(h, ':');
+        char *name = g_strndup(h, colon - h);
+        sjm_txn_add_header(t, name, colon + 2);
+        g_free(name);
+    }
+    va_end(ap);
+    if (body) {
+        t->body = sjm_spool_new();
+        for (const char *p = body; *p; p++) {
+            if (*p == '\n')
+                sjm_spool_append(t->body, "\r", 1);
+            sjm_spool_append(t->body, p, 1);
+        }
+    }
+    return t;
+}
+
+/* journal summary and the journal_unbelieved/evidence log fields */
+static char *outcome(sjm_txn *t)
+{
+    sjm_verdict *v = sjm_verdict_new();
+    sjm_journal_apply(cfg, t, v);
+    char *s = g_strconcat(v->journal, v->extra->str, NULL);
+    sjm_verdict_free(v);
+    return s;
+}
+
+#define ck_outcome(t, expect) do { \
+        char *got_ = outcome(t); \
+        ck_assert_str_eq(got_, expect); \
+        g_free(got_); \
+    } while (0)
+
+/* ------------------------------------------------------------ fixtures */
+
+#define DSN_CT "Content-Type: multipart/report; report-type=delivery-status; boundary=\"B1\""
+#define MDN_CT "Content-Type: multipart/report; report-type=disposition-notification; boundary=\"B2\""
+
+#define DSN_TEXT \
+    "--B1\n" \
+    "Content-Description: Notification\n" \
+    "Content-Type: text/plain; charset=us-ascii\n\n" \
+    "I'm sorry to have to inform you that your message could not\n" \
+    "be delivered to one or more recipients.\n\n"
+#define DSN_STATUS \
+    "--B1\n" \
+    "Content-Description: Delivery report\n" \
+    "Content-Type: message/delivery-status\n\n" \
+    "Reporting-MTA: dns; mx.other.example\n" \
+    "Arrival-Date: Mon, 23 Nov 2026 12:00:00 +0000\n\n" \
+    "Final-Recipient: rfc822; nobody@other.example\n" \
+    "Action: failed\n" \
+    "Status: 5.1.1\n" \
+    "Diagnostic-Code: smtp; 550 5.1.1 unknown user\n\n"
+#define DSN_ORIGINAL \
+    "--B1\n" \
+    "Content-Description: Undelivered Message\n" \
+    "Content-Type: message/rfc822\n\n" \
+    "From: alice@corp.example\n" \
+    "Subject: lunch\n\n" \
+    "See you at noon.\n\n"
+
+static const char *const genuine_dsn =
+    "This is a MIME-encapsulated message.\n\n" DSN_TEXT DSN_STATUS DSN_ORIGINAL "--B1--\n";
+
+#define MDN_TEXT \
+    "--B2\n" \
+    "Content-Type: text/plain; charset=UTF-8\n\n" \
+    "This is a Return Receipt for the mail that you sent to bob@corp.example.\n\n"
+#define MDN_REPORT \
+    "--B2\n" \
+    "Content-Type: message/disposition-notification; name=\"MDNPart2.txt\"\n" \
+    "Content-Disposition: inline\n\n" \
+    "Reporting-UA: mail.corp.example; Thunderbird\n" \
+    "Final-Recipient: rfc822;bob@corp.example\n" \
+    "Original-Message-ID: <x@corp.example>\n" \
+    "Disposition: manual-action/MDN-sent-manually; displayed\n\n"
+#define MDN_HEADERS \
+    "--B2\n" \
+    "Content-Type: text/rfc822-headers; name=\"MDNPart3.txt\"\n" \
+    "Content-Disposition: inline\n\n" \
+    "From: alice@corp.example\n" \
+    "Subject: lunch\n" \
+    "Message-ID: <x@corp.example>\n\n"
+
+static const char *const genuine_mdn = MDN_TEXT MDN_REPORT MDN_HEADERS "--B2--\n";
+
+/* ------------------------------------------------------------ DSN */
+
+START_TEST(dsn_genuine_skipped)
+{
+    sjm_txn *t = msg("", "198.51.100.1", genuine_dsn, DSN_CT, NULL);
+    ck_assert(sjm_journal_wants_body(cfg, t));
+    ck_outcome(t, "skipped:system:dsn");
+    sjm_txn_free(t);
+
+    /* Headers only: RFC 3464 allows either form of the original. */
+    t = msg("", "198.51.100.1",
+            DSN_TEXT DSN_STATUS "--B1\nContent-Type: text/rfc822-headers\n\nFrom: a@b.example\n\n--B1--\n",
+            DSN_CT, NULL);
+    ck_outcome(t, "skipped:system:dsn");
+    sjm_txn_free(t);
+
+    /* No original at all, multipart/alternative text. */
+    t = msg("", "", "--B1\nContent-Type: multipart/alternative; boundary=A\n\n--A\n"
+            "Content-Type: text/plain\n\nfailed\n--A\nContent-Type: text/html\n\n<p>failed</p>\n--A--\n\n"
+            DSN_STATUS "--B1--\n", DSN_CT, NULL);
+    ck_outcome(t, "skipped:system:dsn");
+    sjm_txn_free(t);
+
+    /* skip_null_sender off: a genuine DSN is journaled like anything else. */
+    cfg->skip_null_sender = FALSE;
+    t = msg("", "198.51.100.1", genuine_dsn, DSN_CT, NULL);
+    ck_outcome(t, "added:" JOURNAL);
+    sjm_txn_free(t);
+}
+END_TEST
+
+START_TEST(dsn_forged_journaled)
+{
+    struct { const char *sender, *ct, *body, *expect; } cases[] = {
+        /* A hand-written or auto-reply with the null sender. */
+        { "", "Content-Type: text/plain", "Out of office until Monday.\n",
+          "added:" JOURNAL " journal_unbelieved=null-sender:no-report-label" },
+        { "", NULL, "Dear Bob, the contract is attached.\n",
+          "added:" JOURNAL " journal_unbelieved=null-sender:no-report-label" },
+        /* The label over a body that is not a report. */
+        { "", DSN_CT, "--B1\nContent-Type: text/plain\n\nthe real letter\n--B1--\n",
+          "added:" JOURNAL " journal_unbelieved=dsn:too-few-parts" },
+        { "", DSN_CT, DSN_TEXT "--B1\nContent-Type: application/pdf\n\nJVBERi0=\n--B1--\n",
+          "added:" JOURNAL " journal_unbelieved=dsn:no-delivery-status-part" },
+        { "", DSN_CT, DSN_TEXT "--B1\nContent-Type: message/delivery-status\n\nHello: Bob\n\n--B1--\n",
+          "added:" JOURNAL " journal_unbelieved=dsn:report-fields" },
+        { "", DSN_CT, DSN_TEXT DSN_STATUS DSN_ORIGINAL
+              "--B1\nContent-Type: application/zip\n\nUEsDBA==\n--B1--\n",
+          "added:" JOURNAL " journal_unbelieved=dsn:extra-parts" },
+        { "", DSN_CT, "--B1\nContent-Type: application/pdf\n\nJVBERi0=\n\n" DSN_STATUS "--B1--\n",
+          "added:" JOURNAL " journal_unbelieved=dsn:first-part-not-text" },
+        { "", DSN_CT, DSN_TEXT DSN_STATUS "--B1\nContent-Type: application/pdf\n\nJVBERi0=\n--B1--\n",
+          "added:" JOURNAL " journal_unbelieved=dsn:third-part-not-original" },
+        /* A genuine structure from an ordinary sender is not a DSN. */
+        { "mallory@evil.example", DSN_CT, genuine_dsn,
+          "added:" JOURNAL " journal_unbelieved=dsn:sender-not-null" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        sjm_txn *t = cases[i].ct ? msg(cases[i].sender, "192.0.2.7", cases[i].body, cases[i].ct, NULL)
+                                 : msg(cases[i].sender, "192.0.2.7", cases[i].body, NULL);
+        ck_outcome(t, cases[i].expect);
+        sjm_txn_free(t);
+    }
+    /* The label without the body (too large, not read): journaled. */
+    sjm_txn *t = msg("", "192.0.2.7", NULL, DSN_CT, NULL);
+    ck_outcome(t, "added:" JOURNAL " journal_unbelieved=dsn:body-unread");
+    sjm_txn_free(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------ MDN */
+
+START_TEST(mdn_genuine_skipped)
+{
+    /* From a user's client (ordinary sender) and from the null sender. */
+    sjm_txn *t = msg("bob@corp.example", "192.0.2.7", genuine_mdn, MDN_CT, NULL);
+    ck_assert(sjm_journal_wants_body(cfg, t));
+    ck_outcome(t, "skipped:system:mdn");
+    sjm_txn_free(t);
+    t = msg("", "192.0.2.7", genuine_mdn, MDN_CT, NULL);
+    ck_outcome(t, "skipped:system:mdn");
+    sjm_txn_free(t);
+    /* Without the optional headers part. */
+    t = msg("bob@corp.example", "192.0.2.7", MDN_TEXT MDN_REPORT "--B2--\n", MDN_CT, NULL);
+    ck_outcome(t, "skipped:system:mdn");
+    sjm_txn_free(t);
+
+    cfg->skip_read_reports = FALSE;
+    t = msg("bob@corp.example", "192.0.2.7", genuine_mdn, MDN_CT, NULL);
+    ck_assert(sjm_journal_wants_body(cfg, t));   /* skip_null_sender still wants DSN bodies */
+    ck_outcome(t, "added:" JOURNAL);
+    cfg->skip_null_sender = FALSE;
+    ck_assert(!sjm_journal_wants_body(cfg, t));
+    sjm_txn_free(t);
+}
+END_TEST
+
+START_TEST(mdn_forged_journaled)
+{
+    char *fill = g_strnfill(9000, 'x');
+    char *long_text = g_strdup_printf("--B2\nContent-Type: text/plain\n\n%s\n\n" MDN_REPORT "--B2--\n", fill);
+    g_free(fill);
+    struct { const char *body, *expect; } cases[] = {
+        /* The whole original returned: content. */
+        { MDN_TEXT MDN_REPORT "--B2\nContent-Type: message/rfc822\n\nFrom: a@b.example\n\nsecret plans\n--B2--\n",
+          "mdn:returns-content" },
+        /* A "headers" part with a body after the headers. */
+        { MDN_TEXT MDN_REPORT "--B2\nContent-Type: text/rfc822-headers\n\nFrom: a@b.example\n\nsecret plans\n--B2--\n",
+          "mdn:headers-part-has-body" },
+        /* An attachment instead of the report. */
+        { MDN_TEXT "--B2\nContent-Type: application/pdf\n\nJVBERi0=\n--B2--\n", "mdn:no-disposition-part" },
+        /* A fourth part. */
+        { MDN_TEXT MDN_REPORT MDN_HEADERS "--B2\nContent-Type: application/zip\n\nUEsDBA==\n--B2--\n",
+          "mdn:extra-parts" },
+        /* A letter in the human-readable part. */
+        { long_text, "mdn:text-too-long" },
+        /* Fields that are not a disposition. */
+        { MDN_TEXT "--B2\nContent-Type: message/disposition-notification\n\nSubject: hi\n\n--B2--\n",
+          "mdn:report-fields" },
+        /* Not multipart at all under the label (no boundary). */
+        { "just text\n", "mdn:too-few-parts" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        sjm_txn *t = msg("mallory@evil.example", "192.0.2.7", cases[i].body, MDN_CT, NULL);
+        char *want = g_strconcat("added:" JOURNAL " journal_unbelieved=", cases[i].expect, NULL);
+        ck_outcome(t, want);
+        g_free(want);
+        sjm_txn_free(t);
+    }
+    g_free(long_text);
+}
+END_TEST
+
+START_TEST(fast_path_plain_mail)
+{
+    /* Plain and ordinary multipart mail never need the body for journaling. */
+    sjm_txn *t = msg("alice@corp.example", "192.0.2.7", NULL, "Content-Type: text/plain", NULL);
+    ck_assert(!sjm_journal_wants_body(cfg, t));
+    ck_outcome(t, "added:" JOURNAL);
+    sjm_txn_free(t);
+    t = msg("alice@corp.example", "192.0.2.7", NULL, "Content-Type: multipart/mixed; boundary=x", NULL);
+    ck_assert(!sjm_journal_wants_body(cfg, t));
+    sjm_txn_free(t);
+    /* A null sender without a report label: journaled from the headers alone. */
+    t = msg("", "192.0.2.7", NULL, NULL);
+    ck_assert(!sjm_journal_wants_body(cfg, t));
+    ck_outcome(t, "added:" JOURNAL " journal_unbelieved=null-sender:no-report-label");
+    sjm_txn_free(t);
+    /* Journaling off: nothing to read. */
+    cfg->journal_enabled = FALSE;
+    t = msg("", "192.0.2.7", NULL, DSN_CT, NULL);
+    ck_assert(!sjm_journal_wants_body(cfg, t));
+    sjm_txn_free(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------ system senders */
+
+static void system_config(void)
+{
+    g_strfreev(cfg->system_senders);
+    cfg->system_senders = g_strsplit("monitor@corp.example,repl-*@corp.example", ",", -1);
+    sjm_netlist_free(cfg->system_hosts);
+    cfg->system_hosts = sjm_netlist_parse("10.1.0.0/16", NULL);
+    g_strfreev(cfg->system_logins);
+    cfg->system_logins = g_strsplit("replicator", ",", -1);
+}
+
+START_TEST(system_sender_genuine)
+{
+    system_config();
+    sjm_txn *t = msg("monitor@corp.example", "10.1.2.3", NULL, NULL);
+    ck_outcome(t, "skipped:system:sender journal_evidence=system-host");
+    sjm_txn_free(t);
+    /* A named login, from anywhere. */
+    t = msg("repl-7@corp.example", "203.0.113.9", NULL, NULL);
+    t->auth_name = g_strdup("replicator");
+    ck_outcome(t, "skipped:system:sender journal_evidence=system-login");
+    sjm_txn_free(t);
+}
+END_TEST
+
+START_TEST(system_sender_forged)
+{
+    system_config();
+    /* From outside. */
+    sjm_txn *t = msg("monitor@corp.example", "192.0.2.7", NULL, NULL);
+    ck_outcome(t, "added:" JOURNAL " journal_unbelieved=system-sender:not-a-system-host");
+    sjm_txn_free(t);
+    /* An ordinary authenticated user, even on a system host. */
+    t = msg("monitor@corp.example", "10.1.2.3", NULL, NULL);
+    t->auth_name = g_strdup("alice");
+    ck_outcome(t, "added:" JOURNAL " journal_unbelieved=system-sender:login-not-named");
+    sjm_txn_free(t);
+    /* A local shell user (sendmail(1)). */
+    t = msg("monitor@corp.example", "", NULL, NULL);
+    ck_outcome(t, "added:" JOURNAL " journal_unbelieved=system-sender:local-submission");
+    sjm_txn_free(t);
+    /* No system hosts configured at all: never believed. */
+    sjm_netlist_free(cfg->system_hosts);
+    cfg->system_hosts = sjm_netlist_parse("", NULL);
+    t = msg("monitor@corp.example", "10.1.2.3", NULL, NULL);
+    ck_outcome(t, "added:" JOURNAL " journal_unbelieved=system-sender:not-a-system-host");
+    sjm_txn_free(t);
+}
+END_TEST
+
+/* ------------------------------------------------------------ marks */
+
+static void use_key(const char *hex)
+{
+    if (cfg->mark_key)
+        g_bytes_unref(cfg->mark_key);
+    cfg->mark_key = hex ? g_bytes_new(hex, strlen(hex)) : NULL;
+}
+
+/* The mark this host would write for T, under the current key. */
+static char *mark_for(sjm_txn *t)
+{
+    return sjm_mark_make(cfg, t, 1764072000);
+}
+
+START_TEST(mark_keyed_genuine)
+{
+    use_key(KEY_HEX);
+    sjm_txn *t = msg("alice@corp.example", "", NULL, NULL);
+    char *m = mark_for(t);
+    ck_assert_ptr_nonnull(strstr(m, "; v=1; t=1764072000; mac="));
+    ck_assert_uint_eq(strlen(strstr(m, "mac=") + 4), 64);
+    sjm_txn_add_header(t, SJM_JOURNAL_MARK_HEADER, m);
+    /* Believed from any client, local submission included: the key decides. */
+    sjm_verdict *v = sjm_verdict_new();
+    sjm_journal_apply(cfg, t, v);
+    ck_assert_str_eq(v->journal, "skipped:journaled-upstream");
+    ck_assert_str_eq(v->extra->str, " journal_evidence=mark:mac");
+    ck_assert_uint_eq(v->header_edits->len, 0);   /* kept for the next hop */
+    sjm_verdict_free(v);
+    /* Folding and white space do not matter. */
+    sjm_txn_free(t);
+    t = msg("alice@corp.example", "192.0.2.7", NULL, NULL);
+    sjm_header *subj = g_ptr_array_index(t->headers, 2);
+    g_free(subj->value);
+    subj->value = g_strdup("hello");
+    char *m2 = mark_for(t);
+    g_free(subj->value);
+    subj->value = g_strdup(" hello\r\n\t");
+    sjm_txn_add_header(t, SJM_JOURNAL_MARK_HEADER, m2);
+    ck_outcome(t, "skipped:journaled-upstream journal_evidence=mark:mac");
+    g_free(m);
+    g_free(m2);
+    sjm_txn_free(t);
+}
+END_TEST
+
+START_TEST(mark_forged_journaled)
+{
+    use_key(KEY_HEX);
+    sjm_txn *src = msg("alice@corp.example", "", NULL, NULL);
+    char *good = mark_for(src);
+    sjm_txn_free(src);
+
+    /* A mark copied onto another message (other Subject). */
+    sjm_txn *t = msg("alice@corp.example", "", NULL, NULL);
+    sjm_header *subj = g_ptr_array_index(t->headers, 2);
+    g_free(subj->value);
+    subj->value = g_strdup("another message");
+    sjm_txn_add_header(t, SJM_JOURNAL_MARK_HEADER, good);
+    sjm_verdict *v = sjm_verdict_new();
+    sjm_journal_apply(cfg, t, v);
+    ck_assert_str_eq(v->journal, "added:" JOURNAL);
+    ck_assert_str_eq(v->extra->str, " journal_unbelieved=mark:bad-mac");
+    /* removed, then ours added */
+    ck_assert_uint_eq(v->header_edits->len, 2);
+    sjm_header_edit *e = g_ptr_array_index(v->header_edits, 0);
+    ck_assert_int_eq(e->op, SJM_HDR_CHANGE);
+    ck_assert_ptr_null(e->value);
+    e = g_ptr_array_index(v->header_edits, 1);
+    ck_assert_int_eq(e->op, SJM_HDR_ADD);
+    ck_assert_ptr_nonnull(strstr(e->value, "mac="));
+    sjm_verdict_free(v);
+    sjm_txn_free(t);
+
+    /* Made with another key; malformed; unkeyed from a local shell user. */
+    struct { const char *mark, *client, *why; } cases[] = {
+        { "mx1; v=1; t=1764072000; mac=0000000000000000000000000000000000000000000000000000000000000000",
+          "127.0.0.1", "mark:bad-mac" },
+        { "mx1; v=2; t=1764072000; mac=00", "127.0.0.1", "mark:malformed" },
+        { "mx1; v=1; t=soon; mac=00", "127.0.0.1", "mark:malformed" },
+        { "mx1", "", "mark:unkeyed" },
+        { "mx1", "127.0.0.1", "mark:unkeyed" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        t = msg("alice@corp.example", cases[i].client, NULL, NULL);
+        t->client_trusted = TRUE;
+        sjm_txn_add_header(t, SJM_JOURNAL_MARK_HEADER, cases[i].mark);
+        char *want = g_strconcat("added:" JOURNAL " journal_unbelieved=", cases[i].why, NULL);
+        ck_outcome(t, want);
+        g_free(want);
+        sjm_txn_free(t);
+    }
+
+    /* The right key elsewhere, none here: not believed. */
+    use_key(NULL);
+    t = msg("alice@corp.example", "127.0.0.1", NULL, NULL);
+    t->client_trusted = TRUE;
+    sjm_txn_add_header(t, SJM_JOURNAL_MARK_HEADER, good);
+    ck_outcome(t, "added:" JOURNAL " journal_unbelieved=mark:no-key-here");
+    sjm_txn_free(t);
+    g_free(good);
+}
+END_TEST
+
+START_TEST(mark_unkeyed_migration)
+{
+    cfg->accept_unkeyed_marks = TRUE;
+    /* From a trusted relay: believed (migration). */
+    sjm_txn *t = msg("alice@corp.example", "127.0.0.1", NULL, NULL);
+    t->client_trusted = TRUE;
+    sjm_txn_add_header(t, SJM_JOURNAL_MARK_HEADER, "mx-old");
+    ck_outcome(t, "skipped:journaled-upstream journal_evidence=mark:unkeyed-trusted-client");
+    sjm_txn_free(t);
+    /* From a local submission, even one the session calls trusted: never. */
+    t = msg("alice@corp.example", "", NULL, NULL);
+    t->client_trusted = TRUE;
+    sjm_txn_add_header(t, SJM_JOURNAL_MARK_HEADER, "mx-old");
+    ck_outcome(t, "added:" JOURNAL " journal_unbelieved=mark:unkeyed-untrusted-client");
+    sjm_txn_free(t);
+    /* From outside. */
+    t = msg("alice@corp.example", "192.0.2.7", NULL, NULL);
+    sjm_txn_add_header(t, SJM_JOURNAL_MARK_HEADER, "mx-old");
+    ck_outcome(t, "added:" JOURNAL " journal_unbelieved=mark:unkeyed-untrusted-client");
+    sjm_txn_free(t);
+}
+END_TEST
+
+START_TEST(mark_key_file_loading)
+{
+    char *dir = g_dir_make_tmp("sjm-mark-XXXXXX", NULL);
+    char *key = g_build_filename(dir, "mark.key", NULL);
+    char *conf = g_build_filename(dir, "f.conf", NULL);
+    char *text = g_strdup_printf("[journal]\nrecipient = journal@archive.corp.internal\nmark_key_file = %s\n", key);
+    g_file_set_contents(conf, text, -1, NULL);
+    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+
+    g_file_set_contents(key, "short\n", -1, NULL);
+    ck_assert_ptr_null(sjm_config_load(conf, errors));
+    ck_assert_uint_eq(errors->len, 1);
+    ck_assert_ptr_nonnull(strstr(g_ptr_array_index(errors, 0), "32 or more"));
+
+    g_ptr_array_set_size(errors, 0);
+    g_file_set_contents(key, KEY_HEX "\n", -1, NULL);
+    sjm_config *c = sjm_config_load(conf, errors);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(g_bytes_get_size(c->mark_key), 64);   /* newline not key material */
+    sjm_config_unref(c);
+
+    g_ptr_array_set_size(errors, 0);
+    g_unlink(key);
+    ck_assert_ptr_null(sjm_config_load(conf, errors));
+    ck_assert_ptr_nonnull(strstr(g_ptr_array_index(errors, 0), "cannot read"));
+
+    g_ptr_array_free(errors, TRUE);
+    g_unlink(conf);
+    g_rmdir(dir);
+    g_free(text);
+    g_free(conf);
+    g_free(key);
+    g_free(dir);
+}
+END_TEST
+
+static Suite *evidence_suite(void)
+{
+    Suite *s = suite_create("journal_evidence");
+    TCase *tc = tcase_create("reports");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, dsn_genuine_skipped);
+    tcase_add_test(tc, dsn_forged_journaled);
+    tcase_add_test(tc, mdn_genuine_skipped);
+    tcase_add_test(tc, mdn_forged_journaled);
+    tcase_add_test(tc, fast_path_plain_mail);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("origin");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, system_sender_genuine);
+    tcase_add_test(tc, system_sender_forged);
+    tcase_add_test(tc, mark_keyed_genuine);
+    tcase_add_test(tc, mark_forged_journaled);
+    tcase_add_test(tc, mark_unkeyed_migration);
+    tcase_add_test(tc, mark_key_file_loading);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    g_mime_init();
+    SRunner *sr = srunner_create(evidence_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    g_mime_shutdown();
+    return failed == 0 ? 0 : 1;
+}
