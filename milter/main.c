@@ -30,6 +30,7 @@
 #include "log.h"
 #include "milter.h"
 #include "smime.h"
+#include "stats.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"
@@ -51,6 +52,7 @@ static void usage(FILE *out)
             "       smime-journal-milter [-c FILE] -n\n"
             "       smime-journal-milter [-c FILE] --print-config\n"
             "       smime-journal-milter --print-keys\n"
+            "       smime-journal-milter [-c FILE] --stats\n"
             "       smime-journal-milter -V\n"
             "       smime-journal-milter [-c FILE] --inspect MESSAGE --from ADDR --rcpt ADDR\n"
             "               [--rcpt ADDR ...] [--client-addr IP] [--auth NAME] [--output FILE]\n"
@@ -255,6 +257,8 @@ static int run_daemon(const run_opts *o)
         return EX_UNAVAILABLE;
     }
     sjm_milter_set_config(cfg);
+    /* After giving up root: the counters are written as the filter's user. */
+    sjm_stats_start(cfg->stats_dir, cfg->store_path, cfg->store_warn_days);
     if (pthread_create(&tid, NULL, milter_thread, NULL) != 0) {
         sjm_log(LOG_ERR, "cannot start the milter thread");
         return EX_OSERR;
@@ -277,6 +281,7 @@ static int run_daemon(const run_opts *o)
                 sjm_log(LOG_WARNING, "socket and user changes take effect only at restart");
             sjm_config_unref(running);
             sjm_milter_set_config(fresh);
+            sjm_stats_flush();
             sjm_log(LOG_INFO, "reloaded configuration from %s", o->config_path);
             continue;
         }
@@ -296,6 +301,7 @@ static int run_daemon(const run_opts *o)
         smfi_stop();
     }
     pthread_join(tid, NULL);
+    sjm_stats_stop();
     sjm_log(LOG_INFO, "stopped");
     sjm_milter_set_config(NULL);
     sjm_smime_shutdown();
@@ -306,7 +312,7 @@ static int run_daemon(const run_opts *o)
 int main(int argc, char **argv)
 {
     enum { OPT_INSPECT = 256, OPT_FROM, OPT_RCPT, OPT_CLIENT, OPT_AUTH, OPT_OUTPUT, OPT_PRINT,
-           OPT_REFUSE, OPT_KEYS };
+           OPT_REFUSE, OPT_KEYS, OPT_STATS };
     static const struct option longopts[] = {
         {"inspect", required_argument, NULL, OPT_INSPECT},
         {"from", required_argument, NULL, OPT_FROM},
@@ -317,12 +323,13 @@ int main(int argc, char **argv)
         {"refuse", required_argument, NULL, OPT_REFUSE},
         {"print-config", no_argument, NULL, OPT_PRINT},
         {"print-keys", no_argument, NULL, OPT_KEYS},
+        {"stats", no_argument, NULL, OPT_STATS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     run_opts o = {sjm_config_default_path(), NULL, NULL, FALSE};
     sjm_inspect_args ia = {0};
-    gboolean check_only = FALSE, print_config = FALSE;
+    gboolean check_only = FALSE, print_config = FALSE, stats = FALSE;
     int opt, rc;
 
     ia.rcpts = g_ptr_array_new();
@@ -349,12 +356,22 @@ int main(int argc, char **argv)
             break;
         case OPT_PRINT: print_config = TRUE; break;
         case OPT_KEYS: sjm_config_print_keys(stdout); return 0;
+        case OPT_STATS: stats = TRUE; break;
         default: usage(stderr); return EX_USAGE;
         }
     }
     if (optind != argc) {
         usage(stderr);
         return EX_USAGE;
+    }
+
+    if (stats) {
+        sjm_config *cfg = load_config(o.config_path, &o, TRUE, FALSE);
+        if (!cfg)
+            return EX_CONFIG;
+        rc = sjm_stats_print(cfg->stats_dir, cfg->store_path, stdout);
+        sjm_config_unref(cfg);
+        return rc == 0 ? 0 : EX_NOINPUT;
     }
 
     if (check_only || print_config) {
