@@ -46,7 +46,8 @@ check "nothing on stdout when --output is given" test ! -s "$tmp/out"-none
 # 3. null sender
 "$SJM_BIN" -c "$tmp/journal.conf" --inspect "$data/plain.eml" --from '' --rcpt bob@corp.example \
     >/dev/null 2>"$tmp/err3"
-check "--from '' is the null sender (bounce not journaled)" grep -q '^signature=none journal=skipped:system:null-sender' "$tmp/err3"
+check "--from '' is the null sender (alone it earns no skip: journaled, label named)" \
+    grep -q '^signature=none journal=added:.* journal_unbelieved=null-sender:no-report-label' "$tmp/err3"
 
 # 4. untrusted client addressing the journal mailbox: that recipient is refused
 "$SJM_BIN" -c "$tmp/journal.conf" --inspect "$data/plain.eml" --from a@x.example --client-addr 192.0.2.7 \
