@@ -1,110 +1,241 @@
 #!/bin/bash
-# journal-volume.sh - send a large mixed stream (default 1,000 messages)
-# through a private Postfix with the filter in front and account for every
-# message: sent, journaled, skipped by reason, reconciled three ways --
-# what the sender was told (accepted), what the filter logged for each
-# queue id, and what actually landed in the journal Maildirs.
+# journal-volume.sh - a large mixed stream (default 10,000 messages)
+# through a private Postfix with the filter in front, every message
+# reconciled against the filter log and the journal Maildirs (issue 13):
+#   ordinary mail, Bcc, sites, public folders, signed and encrypted mail,
+#   genuine and fake DSNs and MDNs, null-sender auto-replies, system
+#   senders from their system host and forged from outside or from a
+#   local shell user (sendmail(1)), journal marks made with the key (from
+#   the trusted relay, from outside and locally) and forged ones.
+# Each message is journaled exactly once (one copy per journal mailbox
+# the filter added) or skipped with the reason its kind earns; the run
+# fails on any genuine system message journaled, any evasion skipped, or
+# any message unaccounted for.  Then the filter is stopped (final flush)
+# and --stats must agree with the table.
 #
 #   bench/journal-volume.sh [COUNT]        (as root; SJM_BIN = built filter)
 #
-# It prints figures and exits non-zero only if a message is unaccounted
-# for or landed somewhere it should not have; it is not a timed test.
+# 127.0.0.1 is the trusted relay and the system host; 127.0.0.2 plays a
+# client outside; local submissions go through sendmail(1).  Prints
+# figures; not a timed test.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 abs_top_srcdir=${abs_top_srcdir:-$(cd "$here/.." && pwd)}
-SJM_BIN=${SJM_BIN:-${abs_top_builddir:-$PWD}/smime-journal-milter}
-COUNT=${1:-1000}
+SJM_BIN=${SJM_BIN:-${abs_top_builddir:-$abs_top_srcdir/_build}/smime-journal-milter}
+COUNT=${1:-10000}
+corpus=$abs_top_srcdir/../shared/corpus/thunderbird
+[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
 export abs_top_srcdir SJM_BIN
 . "$abs_top_srcdir/tests/lib/e2e.sh"
 
 work=$(mktemp -d /tmp/sjm-jvol.XXXXXX)
+chmod 755 "$work"
+mkdir "$work/stats" && chown nobody "$work/stats"
+openssl rand -hex 32 >"$work/mark.key" && chmod 644 "$work/mark.key"
 conf=$work/filter.conf
 cat >"$conf" <<CF
 [milter]
-trusted_networks = 127.0.0.0/8
+trusted_networks = 127.0.0.1
 [journal]
 recipient = journal@archive.example
 sites = corp.example=j-corp@archive.example; *.eu.corp.example=j-eu@archive.example
 public_folders = pf-*@corp.example
 system_senders = monitor@corp.example, nagios@*.corp.example
+system_hosts = 127.0.0.1
+mark_key_file = $work/mark.key
+stats_dir = $work/stats
 CF
+# Only the journal mailboxes are written to Maildirs (the reconciliation
+# reads those); everyone else's copy goes to Postfix's discard transport,
+# so the Maildir writer does not dominate the run.
+E2E_EXTRA_MAIN_CF="virtual_transport = discard\ntransport_maps = inline:{ { archive.example = mdeliver: } }"
 e2e_start "$conf"
 echo "instance: $E2E_DIR (port $E2E_PORT), $COUNT messages"
 
-# ---- send: 4 parallel SMTP sessions, many messages per session
+# ---- send: 4 SMTP sessions (2 from the relay, 2 from outside) and local submissions
 start=$(date +%s)
-python3 - "$E2E_PORT" "$COUNT" "$work/sent.tsv" <<'PY'
-import smtplib, sys, threading
+python3 - "$E2E_PORT" "$COUNT" "$work/sent.tsv" "$work/mark.key" "$corpus" "$E2E_DIR/etc" <<'PY'
+import hashlib, hmac, re, smtplib, subprocess, sys, threading, time
 
-port, count, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+port, count, out, keyfile, corpus, pfconf = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+key = open(keyfile, "rb").read().rstrip()
+signed = open(corpus + "/alice.dsig.SHA256.multipart.eml", "rb").read()
+encrypted = open(corpus + "/alice.env.eml", "rb").read()
 
-# category, envelope sender, envelope recipients, extra header lines
+def mark(headers, t=1764072000):
+    """The filter's keyed journal mark, computed independently (man page)."""
+    ident = b""
+    for name in ("Message-ID", "Date", "From", "To", "Cc", "Subject"):
+        for h in headers:
+            n, _, v = h.partition(":")
+            if n.lower() == name.lower():
+                ident += name.encode() + b":" + " ".join(v.split()).encode() + b"\n"
+    msg = b"sjm-journal-mark\nv=1\nt=%d\n" % t + ident
+    return "mx-upstream.corp.example; v=1; t=%d; mac=%s" % (t, hmac.new(key, msg, hashlib.sha256).hexdigest())
+
+def dsn(i, letter=False):
+    b = "DSN%d" % i
+    h = ["MIME-Version: 1.0", 'Content-Type: multipart/report; report-type=delivery-status; boundary="%s"' % b,
+         "Auto-Submitted: auto-replied"]
+    if letter:
+        body = ("--%s\nContent-Type: text/plain\n\nDear Bob, the figures, off the record.\n\n"
+                "--%s\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+                "UEsDBBQAAAAIAA==\n--%s--\n") % (b, b, b)
+    else:
+        body = ("--%s\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n"
+                "--%s\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.other.example\n\n"
+                "Final-Recipient: rfc822; nobody@other.example\nAction: failed\nStatus: 5.1.1\n\n"
+                "--%s\nContent-Type: message/rfc822\n\nFrom: alice@corp.example\nSubject: lunch\n\nSee you.\n"
+                "--%s--\n") % (b, b, b, b)
+    return h, body
+
+def mdn(i, content=False):
+    b = "MDN%d" % i
+    h = ["MIME-Version: 1.0", 'Content-Type: multipart/report; report-type="disposition-notification"; boundary="%s"' % b]
+    third = ("Content-Type: message/rfc822\n\nFrom: a@corp.example\nSubject: plan\n\nThe real content.\n" if content
+             else "Content-Type: text/rfc822-headers\n\nFrom: a@corp.example\nSubject: lunch\n\n")
+    body = ("--%s\nContent-Type: text/plain\n\nThe message was displayed.\n\n"
+            "--%s\nContent-Type: message/disposition-notification\n\nReporting-UA: ua.corp.example\n"
+            "Final-Recipient: rfc822;bob@corp.example\nDisposition: manual-action/MDN-sent-manually; displayed\n\n"
+            "--%s\n%s--%s--\n") % (b, b, b, third, b)
+    return h, body
+
+# kind -> (how sent, expected decision, class); class: ordinary | system | evasion
+KINDS = {
+    "plain-outbound":       ("relay", "added", "ordinary"),
+    "plain-inbound":        ("outside", "added", "ordinary"),
+    "bcc-only":             ("outside", "added", "ordinary"),
+    "multi-site":           ("outside", "added", "ordinary"),
+    "no-site":              ("outside", "added", "ordinary"),
+    "public-folder-only":   ("outside", "skipped:public-folder", "ordinary"),
+    "public-folder+person": ("outside", "added", "ordinary"),
+    "journal-addressed":    ("relay", "skipped:journal-mailbox", "ordinary"),
+    "signed":               ("outside", "added", "ordinary"),
+    "encrypted":            ("outside", "added", "ordinary"),
+    "local-plain":          ("local", "added", "ordinary"),
+    "dsn-genuine":          ("outside", "skipped:system:dsn", "system"),
+    "mdn-genuine":          ("outside", "skipped:system:mdn", "system"),
+    "system-sender":        ("relay", "skipped:system:sender", "system"),
+    "mark-keyed-relay":     ("relay", "skipped:journaled-upstream", "system"),
+    "mark-keyed-outside":   ("outside", "skipped:journaled-upstream", "system"),
+    "mark-keyed-local":     ("local", "skipped:journaled-upstream", "system"),
+    "dsn-fake":             ("outside", "added", "evasion"),
+    "null-autoreply":       ("outside", "added", "evasion"),
+    "mdn-fake":             ("outside", "added", "evasion"),
+    "system-forged-outside": ("outside", "added", "evasion"),
+    "system-forged-local":  ("local", "added", "evasion"),
+    "mark-forged-relay":    ("relay", "added", "evasion"),
+    "mark-forged-outside":  ("outside", "added", "evasion"),
+    "mark-forged-local":    ("local", "added", "evasion"),
+}
+ORDER = sorted(KINDS)
+LOCAL_EVERY = 5   # local kinds are every 5th turn of their slot: sendmail(1) is a process per message
+
 def plan(i):
     n = i % 20
-    kinds = [
-        ("plain-outbound", "alice%d@corp.example" % n, ["bob%d@corp.example" % n, "ext%d@other.example" % n], []),
-        ("plain-inbound", "ext%d@other.example" % n, ["bob%d@corp.example" % n], []),
-        ("plain-outbound", "carol%d@corp.example" % n, ["ext%d@other.example" % n], []),
-        ("plain-inbound", "x%d@partner.example" % n, ["bob%d@corp.example" % n, "carol%d@corp.example" % n], []),
-        ("bcc-only", "x%d@other.example" % n, ["hidden%d@partner.example" % n], []),
-        ("null-sender", "", ["bob%d@corp.example" % n],
-         ["MIME-Version: 1.0", 'Content-Type: multipart/report; report-type=delivery-status; boundary="b"']),
-        ("null-sender", "", ["ext%d@other.example" % n], []),
-        ("mdn", "bob%d@corp.example" % n, ["x%d@other.example" % n],
-         ["MIME-Version: 1.0", 'Content-Type: multipart/report; report-type=disposition-notification; boundary="b"']),
-        ("mdn", "x%d@other.example" % n, ["bob%d@corp.example" % n],
-         ["MIME-Version: 1.0", 'Content-Type: multipart/report; report-type="Disposition-Notification"; boundary="b"']),
-        ("public-folder-only", "x%d@other.example" % n, ["pf-sales@corp.example"], []),
-        ("public-folder-only", "alice%d@corp.example" % n, ["pf-sales@corp.example", "pf-support@corp.example"], []),
-        ("public-folder+person", "x%d@other.example" % n, ["pf-sales@corp.example", "bob%d@corp.example" % n], []),
-        ("system-sender", "monitor@corp.example", ["ops@corp.example"], []),
-        ("system-sender", "nagios@dc1.corp.example", ["ops@corp.example"], []),
-        ("multi-site", "dave%d@paris.eu.corp.example" % n, ["bob%d@corp.example" % n], []),
-        ("multi-site", "x%d@other.example" % n, ["anna%d@rome.eu.corp.example" % n, "bob%d@corp.example" % n], []),
-        ("no-site", "x%d@other.example" % n, ["y%d@else.example" % n], []),
-        ("forged-report-headers", "x%d@other.example" % n, ["bob%d@corp.example" % n],
-         ["Disposition-Notification-To: x@other.example", "Auto-Submitted: auto-replied"]),
-        ("upstream-marked", "alice%d@corp.example" % n, ["bob%d@corp.example" % n],
-         ["X-SMIME-Journal-Milter-Journaled: mx-upstream.corp.example"]),
-        ("journal-addressed", "x%d@other.example" % n, ["y%d@else.example" % n, "journal@archive.example"], []),
-    ]
-    return kinds[(i // 20 + i) % len(kinds)]
+    kind = ORDER[(i // 7 + i) % len(ORDER)]
+    if KINDS[kind][0] == "local" and (i // len(ORDER)) % LOCAL_EVERY:
+        kind = "plain-outbound"
+    h, body, raw = [], "Message %d of the journaling volume run.\n" % i, None
+    sender, rcpts = "alice%d@corp.example" % n, ["bob%d@corp.example" % n, "ext%d@other.example" % n]
+    if kind == "plain-inbound":
+        sender, rcpts = "x%d@partner.example" % n, ["bob%d@corp.example" % n]
+    elif kind == "bcc-only":
+        sender, rcpts = "x%d@other.example" % n, ["hidden%d@partner.example" % n]
+    elif kind == "multi-site":
+        sender, rcpts = "dave%d@paris.eu.corp.example" % n, ["bob%d@corp.example" % n]
+    elif kind == "no-site":
+        sender, rcpts = "x%d@other.example" % n, ["y%d@else.example" % n]
+    elif kind == "public-folder-only":
+        sender, rcpts = "x%d@other.example" % n, ["pf-sales@corp.example"]
+    elif kind == "public-folder+person":
+        sender, rcpts = "x%d@other.example" % n, ["pf-sales@corp.example", "bob%d@corp.example" % n]
+    elif kind == "journal-addressed":
+        sender, rcpts = "x%d@other.example" % n, ["journal@archive.example"]
+    elif kind in ("signed", "encrypted"):
+        sender, rcpts = "alice@example.com", ["bob%d@corp.example" % n]
+        raw = signed if kind == "signed" else encrypted
+    elif kind == "dsn-genuine":
+        sender, rcpts = "", ["alice%d@corp.example" % n]
+        h, body = dsn(i)
+    elif kind == "dsn-fake":
+        sender, rcpts = "", ["bob%d@corp.example" % n]
+        h, body = dsn(i, letter=True)
+    elif kind == "null-autoreply":
+        sender, rcpts = "", ["alice%d@corp.example" % n]
+        h = ["Auto-Submitted: auto-replied"]
+        body = "I am out of the office until Monday.\n"
+    elif kind == "mdn-genuine":
+        sender, rcpts = "x%d@other.example" % n, ["alice%d@corp.example" % n]
+        h, body = mdn(i)
+    elif kind == "mdn-fake":
+        sender, rcpts = "x%d@other.example" % n, ["alice%d@corp.example" % n]
+        h, body = mdn(i, content=True)
+    elif kind.startswith("system-"):
+        sender, rcpts = ("monitor@corp.example" if n % 2 else "nagios@dc1.corp.example"), ["ops@corp.example"]
+    mid = "bench-%05d@test.example" % i
+    base = ["From: %s" % (sender or "MAILER-DAEMON@other.example"),
+            "To: %s" % (", ".join(rcpts) if kind != "bcc-only" else "undisclosed-recipients:;"),
+            "Subject: bench %d %s" % (i, kind), "Date: Mon, 23 Nov 2026 12:00:00 +0000", "Message-ID: <%s>" % mid]
+    if kind.startswith("mark-keyed"):
+        h = h + ["X-SMIME-Journal-Milter-Journaled: " + mark(base)]
+    elif kind == "mark-forged-outside":
+        h = h + ["X-SMIME-Journal-Milter-Journaled: " + mark(base).replace("mac=", "mac=0")[:-1]]
+    elif kind.startswith("mark-forged"):
+        h = h + ["X-SMIME-Journal-Milter-Journaled: mx-upstream.corp.example"]
+    if raw is not None:
+        data = b"Message-ID: <" + mid.encode() + b">\r\n" + raw
+    else:
+        data = ("\r\n".join(base + h) + "\r\n\r\n" + body.replace("\n", "\r\n")).encode()
+    return kind, sender, rcpts, mid, data
 
 results = [None] * count
 lock = threading.Lock()
 next_i = [0]
 
-def worker():
-    smtp = smtplib.SMTP("127.0.0.1", port, timeout=120)
-    smtp.ehlo("bench.test.example")
+def connect(src):
+    s = smtplib.SMTP("127.0.0.1", port, timeout=120, source_address=(src, 0))
+    s.ehlo("bench.test.example")
+    return s
+
+def worker(src, how):
+    smtp = connect(src) if how != "local" else None
     while True:
         with lock:
-            i = next_i[0]
-            if i >= count:
-                break
-            next_i[0] += 1
-        kind, sender, rcpts, extra = plan(i)
-        mid = "bench-%05d@test.example" % i
-        lines = ["From: %s" % (sender or "MAILER-DAEMON@other.example"),
-                 "To: %s" % ", ".join(rcpts) if kind != "bcc-only" else "To: undisclosed-recipients:;",
-                 "Subject: bench %d %s" % (i, kind),
-                 "Date: Mon, 23 Nov 2026 12:00:00 +0000",
-                 "Message-ID: <%s>" % mid] + extra + ["", "Message %d of the journaling volume run." % i, ""]
-        data = "\r\n".join(lines).encode()
+            # each worker takes the next message of its kind of origin
+            while next_i[0] < count and results[next_i[0]] is not None:
+                next_i[0] += 1
+            i = None
+            for j in range(next_i[0], count):
+                if results[j] is None and KINDS[plan_kind[j]][0] == how:
+                    i = j
+                    results[j] = "taken"
+                    break
+        if i is None:
+            break
+        kind, sender, rcpts, mid, data = plan(i)
         try:
-            refused = smtp.sendmail(sender, rcpts, data)
-            status = "accepted" if not refused else "partly-refused"
+            if how == "local":
+                p = subprocess.run(["sendmail", "-C", pfconf, "-f", sender or "<>", "--"] + rcpts,
+                                   input=data.replace(b"\r\n", b"\n"), capture_output=True)
+                status = "accepted" if p.returncode == 0 else "refused:sendmail-%d" % p.returncode
+            else:
+                refused = smtp.sendmail(sender, rcpts, data)
+                status = "accepted" if not refused else "partly-refused"
         except smtplib.SMTPException as e:
             status = "refused:%s" % str(e).replace("\t", " ")[:80]
             try:
                 smtp.rset()
             except smtplib.SMTPException:
-                smtp = smtplib.SMTP("127.0.0.1", port, timeout=120)
-                smtp.ehlo("bench.test.example")
+                smtp = connect(src)
         results[i] = (mid, kind, status, ",".join(rcpts))
-    smtp.quit()
+    if smtp:
+        smtp.quit()
 
-threads = [threading.Thread(target=worker) for _ in range(4)]
+plan_kind = [plan(i)[0] for i in range(count)]
+threads = [threading.Thread(target=worker, args=a) for a in
+           [("127.0.0.1", "relay"), ("127.0.0.1", "relay"), ("127.0.0.2", "outside"),
+            ("127.0.0.2", "outside"), (None, "local")]]
 for t in threads:
     t.start()
 for t in threads:
@@ -114,42 +245,45 @@ with open(out, "w") as f:
         f.write("\t".join(str(x) for x in r) + "\n")
 PY
 sent_s=$(( $(date +%s) - start ))
-e2e_wait_idle 900 || e2e_fail "the queue did not drain"
+e2e_wait_idle 3600 || e2e_fail "the queue did not drain"
 drain_s=$(( $(date +%s) - start ))
+e2e_stop_filter
+"$SJM_BIN" -c "$E2E_DIR/filter.conf" --stats >"$work/stats.out" 2>&1
 
 # ---- reconcile
-python3 - "$work/sent.tsv" "$(e2e_postfix_log)" "$(e2e_filter_log)" "$E2E_DIR/mail" "$sent_s" "$drain_s" <<'PY'
+python3 - "$work/sent.tsv" "$(e2e_postfix_log)" "$(e2e_filter_log)" "$E2E_DIR/mail" "$sent_s" "$drain_s" \
+    "$work/stats.out" <<'PY'
 import collections, os, re, sys
 
-sent_file, plog, flog, maildirs, sent_s, drain_s = sys.argv[1:]
-EXPECT = {
-    "plain-outbound": "added", "plain-inbound": "added", "bcc-only": "added",
-    "public-folder+person": "added", "multi-site": "added", "no-site": "added",
-    "forged-report-headers": "added",
-    "null-sender": "skipped:system:null-sender", "mdn": "skipped:system:read-report",
-    "public-folder-only": "skipped:public-folder", "system-sender": "skipped:system:sender",
-    "upstream-marked": "skipped:journaled-upstream",
-    "journal-addressed": "skipped:journal-mailbox",
-}
+sent_file, plog, flog, maildirs, sent_s, drain_s, stats_file = sys.argv[1:]
+SYSTEM = {"dsn-genuine": "skipped:system:dsn", "mdn-genuine": "skipped:system:mdn",
+          "system-sender": "skipped:system:sender", "mark-keyed-relay": "skipped:journaled-upstream",
+          "mark-keyed-outside": "skipped:journaled-upstream", "mark-keyed-local": "skipped:journaled-upstream"}
+EVASION = {"dsn-fake", "null-autoreply", "mdn-fake", "system-forged-outside", "system-forged-local",
+           "mark-forged-relay", "mark-forged-outside", "mark-forged-local"}
+OTHER = {"public-folder-only": "skipped:public-folder", "journal-addressed": "skipped:journal-mailbox"}
+def expected(kind):
+    return SYSTEM.get(kind) or OTHER.get(kind) or "added"
 JOURNALS = ["journal@archive.example", "j-corp@archive.example", "j-eu@archive.example"]
 
 sent = [l.rstrip("\n").split("\t") for l in open(sent_file)]
 accepted = {mid: kind for mid, kind, status, _ in sent if status == "accepted"}
 envelope = {mid: rcpts.split(",") for mid, _, _, rcpts in sent}
 
-# queue id -> message-id (Postfix), queue id -> journal summary (filter)
 qid_mid = {}
 for line in open(plog, errors="replace"):
     m = re.search(r"cleanup\[\d+\]: ([0-9A-F]+): message-id=<(bench-\d+@test\.example)>", line)
     if m:
         qid_mid[m.group(1)] = m.group(2)
 decision = collections.defaultdict(list)
+unbelieved = collections.Counter()
 for line in open(flog, errors="replace"):
     m = re.match(r"smime-journal-milter: ([0-9A-F]+): .* journal=(\S+)", line)
     if m and m.group(1) in qid_mid:
         decision[qid_mid[m.group(1)]].append(m.group(2))
+        if " journal_unbelieved=" in line:
+            unbelieved[qid_mid[m.group(1)]] += 1
 
-# message-id -> copies in each journal Maildir
 copies = {j: collections.Counter() for j in JOURNALS}
 for j in JOURNALS:
     local, dom = j.split("@")
@@ -165,9 +299,9 @@ for j in JOURNALS:
                     break
 
 problems = []
+rows = collections.defaultdict(lambda: collections.Counter())
 by_reason = collections.Counter()
-by_kind = collections.defaultdict(collections.Counter)
-expected_copies = {j: 0 for j in JOURNALS}
+genuine_journaled = evasion_skipped = 0
 for mid, kind in accepted.items():
     ds = decision.get(mid, [])
     if len(ds) != 1:
@@ -176,42 +310,69 @@ for mid, kind in accepted.items():
     d = ds[0]
     reason = "added" if d.startswith("added:") else d
     by_reason[reason] += 1
-    by_kind[kind][reason] += 1
-    if reason != EXPECT[kind]:
-        problems.append("%s (%s): decided %s, expected %s" % (mid, kind, d, EXPECT[kind]))
-    # A journal mailbox the client addressed itself gets the one copy
-    # the envelope gives it, and the filter never adds it a second time.
+    r = rows[kind]
+    r["n"] += 1
+    r[reason] += 1
+    if reason != expected(kind):
+        problems.append("%s (%s): decided %s, expected %s" % (mid, kind, d, expected(kind)))
+    if kind in SYSTEM and reason == "added":
+        genuine_journaled += 1
+    if kind in EVASION and reason != "added":
+        evasion_skipped += 1
+    if kind in EVASION and not unbelieved[mid]:
+        problems.append("%s (%s): journaled but no journal_unbelieved= in the log" % (mid, kind))
     targets = (d[len("added:"):].split(",") if reason == "added" else []) + \
-        [r for r in envelope[mid] if r in JOURNALS]
+        [x for x in envelope[mid] if x in JOURNALS]
+    got = sum(copies[j][mid] for j in JOURNALS)
+    r["copies"] += got
     for j in JOURNALS:
-        want = targets.count(j)
-        expected_copies[j] += want
-        if copies[j][mid] != want:
-            problems.append("%s (%s): %d copies in %s, expected %d" % (mid, kind, copies[j][mid], j, want))
-stray = {j: sum(n for mid, n in copies[j].items() if mid not in accepted) for j in JOURNALS}
-for j, n in stray.items():
-    if n:
-        problems.append("%d copies in %s of messages that were not accepted" % (n, j))
+        if copies[j][mid] != targets.count(j):
+            problems.append("%s (%s): %d copies in %s, expected %d" % (mid, kind, copies[j][mid], j, targets.count(j)))
+stray = sum(n for j in JOURNALS for mid, n in copies[j].items() if mid not in accepted)
+if stray:
+    problems.append("%d journal copies of messages that were not accepted" % stray)
 
+def cls(kind):
+    return "system" if kind in SYSTEM else "evasion" if kind in EVASION else "ordinary"
 print()
-print("sent                     %6d  (accepted %d, refused %d)" % (len(sent), len(accepted), len(sent) - len(accepted)))
-print("filter log lines matched %6d" % sum(len(decision.get(m, [])) for m in accepted))
-print("journaled (copy added)   %6d" % by_reason["added"])
-for reason in sorted(r for r in by_reason if r != "added"):
-    note = "  (journal was an envelope recipient)" if reason == "skipped:journal-mailbox" else ""
-    print("  %-28s %6d%s" % (reason, by_reason[reason], note))
-print("skipped total            %6d" % sum(n for r, n in by_reason.items() if r != "added"))
-print("accounted for            %6d of %d accepted" % (sum(by_reason.values()), len(accepted)))
+print("%-22s %-8s %6s  %-28s %6s %7s" % ("kind", "class", "sent", "decision (as expected)", "count", "copies"))
+for kind in sorted(rows, key=lambda k: (cls(k), k)):
+    r = rows[kind]
+    print("%-22s %-8s %6d  %-28s %6d %7d" % (kind, cls(kind), r["n"], expected(kind), r[expected(kind)], r["copies"]))
 print()
-print("journal Maildir copies (found / expected from the filter's decisions):")
-for j in JOURNALS:
-    print("  %-26s %6d / %d" % (j, sum(copies[j].values()), expected_copies[j]))
-print()
-print("by kind of message:")
-for kind in sorted(by_kind):
-    print("  %-22s %s" % (kind, ", ".join("%s=%d" % kv for kv in sorted(by_kind[kind].items()))))
-print()
+print("sent %d, accepted %d, refused %d; filter log lines matched %d" % (
+    len(sent), len(accepted), len(sent) - len(accepted), sum(len(decision.get(m, [])) for m in accepted)))
+print("journaled (copy added)       %6d" % by_reason["added"])
+for reason in sorted(x for x in by_reason if x != "added"):
+    print("  %-26s %6d" % (reason, by_reason[reason]))
+print("genuine system messages journaled: %d" % genuine_journaled)
+print("evasion messages skipped:          %d" % evasion_skipped)
+print("evasion messages with the refused label logged: %d" % sum(1 for m, k in accepted.items() if k in EVASION and unbelieved[m]))
+print("journal Maildir copies: %s" % ", ".join("%s=%d" % (j, sum(copies[j].values())) for j in JOURNALS))
 print("time: %ss to send, %ss until the queue drained" % (sent_s, drain_s))
+
+# --stats must agree with the table (one run = one fresh stats_dir; a run
+# across midnight UTC spreads over two days, so the totals are compared).
+stats = open(stats_file).read()
+print("\n--- smime-journal-milter --stats\n" + stats)
+m = re.search(r"observed \d+ day\(s\): (\d+) messages journaled, (\d+) journal copies", stats)
+header = next((l.split() for l in stats.splitlines() if l.startswith("day ")), [])
+sums = collections.Counter()
+for l in stats.splitlines():
+    f = l.split()
+    if f and re.match(r"\d{4}-\d\d-\d\d$", f[0]):
+        for name, v in zip(header[1:], f[1:]):
+            sums[name] += int(v)
+checks = [("journaled", by_reason["added"])] + [(r, by_reason[r]) for r in by_reason if r != "added"]
+checks.append(("journal_copies", sum(sum(copies[j].values()) for j in JOURNALS) -
+               sum(1 for mid in accepted for x in envelope[mid] if x in JOURNALS)))
+for name, want in checks:
+    if sums[name] != want:
+        problems.append("--stats %s = %d, the table says %d" % (name, sums[name], want))
+    else:
+        print("--stats agrees: %s = %d" % (name, want))
+if genuine_journaled or evasion_skipped:
+    problems.append("%d genuine system messages journaled, %d evasions skipped" % (genuine_journaled, evasion_skipped))
 if problems:
     print("\n%d PROBLEM(S):" % len(problems))
     for p in problems[:40]:
