@@ -25,7 +25,8 @@ static gboolean message_wants_strip(const sjm_config *cfg, const sjm_txn *txn)
 
 gboolean sjm_core_wants_body(const sjm_config *cfg, const sjm_txn *txn)
 {
-    return sjm_smime_wants_body(cfg, txn, message_wants_strip(cfg, txn));
+    return sjm_smime_wants_body(cfg, txn, message_wants_strip(cfg, txn)) ||
+           sjm_journal_wants_body(cfg, txn);
 }
 
 /* Drop whatever the S/MIME step had put into V, keeping journal state. */

@@ -61,7 +61,9 @@ const char *sjm_journal_check_rcpt(const sjm_config *cfg, const sjm_txn *txn,
      * refusing mail to them would surprise more than it protects. */
     if (!cfg->journal_enabled || !cfg->protect)
         return NULL;
-    if (txn->client_trusted)
+    /* Local submissions are not trusted, but non_smtpd_milters must never
+     * refuse a recipient: Postfix would bounce the local user's mail. */
+    if (txn->client_trusted || txn->client_addr == NULL || *txn->client_addr == '\0')
         return NULL;
     if (!sjm_journal_is_mailbox(cfg, rcpt))
         return NULL;

@@ -125,8 +125,16 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
         inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, buf, sizeof buf);
     else if (sa && sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, buf, sizeof buf);
+    /* Postfix's cleanup(8) presents sendmail(1)/pickup mail as 127.0.0.1
+     * with client port 0, which no TCP client can have: that is a local
+     * submission, not a client in trusted_networks or system_hosts. */
+    in_port_t port = 1;
+    if (sa && sa->sa_family == AF_INET)
+        port = ((struct sockaddr_in *)sa)->sin_port;
+    else if (sa && sa->sa_family == AF_INET6)
+        port = ((struct sockaddr_in6 *)sa)->sin6_port;
     g_free(c->client_addr);
-    c->client_addr = g_strdup(buf);
+    c->client_addr = g_strdup(port == 0 ? "" : buf);
     return c->noreply_conn ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 

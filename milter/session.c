@@ -14,6 +14,7 @@
 #include "core.h"
 #include "journal.h"
 #include "log.h"
+#include "stats.h"
 #include "summary.h"
 
 struct sjm_session {
@@ -21,13 +22,16 @@ struct sjm_session {
     sjm_txn *txn;
     gboolean want_body;
     gboolean last_cr;       /* the previous body chunk ended in CR */
+    guint64 body_seen;      /* body bytes the adapter handed in, stored or not */
 };
 
 gboolean sjm_session_client_trusted(const sjm_config *cfg, const sjm_client *client)
 {
-    /* No socket address: sendmail(1)/pickup, i.e. a local user. */
+    /* No socket address: sendmail(1)/pickup, i.e. a local user, who can
+     * write any header; trust is earned by a relay in trusted_networks
+     * (and journal marks by their key, journal_mark.c). */
     if (client->addr == NULL || client->addr[0] == '\0')
-        return TRUE;
+        return FALSE;
     return sjm_netlist_contains(cfg->trusted_networks, client->addr);
 }
 
@@ -106,6 +110,9 @@ gboolean sjm_session_body(sjm_session *s, const guchar *chunk, gsize len)
     sjm_txn *t = s->txn;
     const guchar *run = chunk, *end = chunk + len, *nl;
 
+    /* The journal statistics' message size: MTAs send the first chunk
+     * even of a body that is skipped (Postfix: up to 64 KB). */
+    s->body_seen += len;
     if (!s->want_body || t->body_failed)
         return FALSE;
     /* One byte past max_scan_size is enough for the core to say
@@ -241,6 +248,7 @@ void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outc
     out->reply_code = g_strdup(v->reply_code);
     out->reply_xcode = g_strdup(v->reply_xcode);
     out->reply_text = g_strdup(v->reply_text);
+    sjm_stats_record_verdict(s->txn, v, MAX(s->body_seen, s->txn->body ? sjm_spool_size(s->txn->body) : 0));
     elapsed = g_get_monotonic_time() - s->txn->start_us;
     out->summary = sjm_summary_line(s->txn, v, elapsed, FALSE);
     out->log_line = sjm_summary_line(s->txn, v, elapsed, TRUE);

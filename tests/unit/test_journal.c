@@ -570,6 +570,14 @@ START_TEST(protect_rcpt)
     ck_assert_ptr_null(sjm_journal_check_rcpt(cfg, untrusted, "bob@corp.example"));
     ck_assert_ptr_null(sjm_journal_check_rcpt(cfg, trusted, JOURNAL));
 
+    /* A local submission is not trusted, yet never refused: Postfix's
+     * non_smtpd_milters must not refuse recipients. */
+    sjm_txn *local = txn_make("alice@corp.example", FALSE, NULL);
+    g_free(local->client_addr);
+    local->client_addr = g_strdup("");
+    ck_assert_ptr_null(sjm_journal_check_rcpt(cfg, local, JOURNAL));
+    sjm_txn_free(local);
+
     cfg->protect = FALSE;
     ck_assert_ptr_null(sjm_journal_check_rcpt(cfg, untrusted, JOURNAL));
     cfg->protect = TRUE;

@@ -234,8 +234,9 @@ START_TEST(trust_rule)
     sjm_client local = {NULL, NULL}, empty = {"", NULL}, loop = {"127.0.0.1", NULL},
                v6 = {"::1", NULL}, stranger = {"192.0.2.9", "alice"};
 
-    ck_assert(sjm_session_client_trusted(cfg, &local));
-    ck_assert(sjm_session_client_trusted(cfg, &empty));
+    /* A local shell user can write any header: not a trusted relay. */
+    ck_assert(!sjm_session_client_trusted(cfg, &local));
+    ck_assert(!sjm_session_client_trusted(cfg, &empty));
     ck_assert(sjm_session_client_trusted(cfg, &loop));
     ck_assert(sjm_session_client_trusted(cfg, &v6));
     ck_assert(!sjm_session_client_trusted(cfg, &stranger));
