@@ -223,10 +223,12 @@ static const char *system_report(const sjm_config *cfg, const sjm_txn *txn,
 
 static gboolean login_named(const sjm_config *cfg, const char *login)
 {
-    for (char **p = cfg->system_logins; p != NULL && *p != NULL; p++)
-        if (strcmp(*p, login) == 0)
-            return TRUE;
-    return FALSE;
+    char *lower = g_ascii_strdown(login, -1);
+    gboolean hit = FALSE;
+    for (char **p = cfg->system_logins; !hit && p != NULL && *p != NULL; p++)
+        hit = g_pattern_match_simple(*p, lower);
+    g_free(lower);
+    return hit;
 }
 
 /*
