@@ -43,7 +43,7 @@ typedef struct sjm_mta_file {
     GPtrArray *headers;     /* of sjm_mta_file_header*, in order */
     GPtrArray *rcpts;       /* of char*: envelope recipients, with "<>" */
     GPtrArray *rcpt_log;    /* of char*: "+<a> ARGS" / "-<a>", in order applied */
-    sjm_spool *body;        /* the body as received, CRLF line ends */
+    sjm_spool *body;        /* the body as received, byte for byte */
     sjm_spool *new_body;    /* after replace_body, else NULL */
     unsigned refuse;        /* SJM_MTA_REFUSE_* */
     gboolean esmtp_args;    /* can take ESMTP args on added recipients */
@@ -58,13 +58,14 @@ void sjm_mta_file_free(sjm_mta_file *m);
 void sjm_mta_file_add_original_header(sjm_mta_file *m, const char *name,
                                       const char *value, const char *raw);
 void sjm_mta_file_add_original_rcpt(sjm_mta_file *m, const char *addr);
-/* Body bytes as received (already CRLF); FALSE on a spool error. */
+/* Body bytes as received; FALSE on a spool error. */
 gboolean sjm_mta_file_add_original_body(sjm_mta_file *m, const void *data, gsize len);
 
 /*
  * The message as it would be delivered: header fields after the edits,
- * the empty line, then the (replaced) body.  CRLF false writes LF line
- * ends (turning the body's CRLF into LF), for LF input files.
+ * the empty line, then the body: as received when it was not replaced;
+ * a replacement (CRLF, as a filter sends it) with LF line ends when CRLF
+ * is false, for LF input files.
  */
 gboolean sjm_mta_file_write(sjm_mta_file *m, FILE *out, gboolean crlf);
 

@@ -6,8 +6,9 @@
  * This file only plays the MTA's part: it splits the file into header
  * fields and body the way the milter protocol delivers them, feeds the
  * session in protocol order, and writes what the in-memory MTA holds
- * afterwards.  The output keeps the file's line ends (LF or CRLF); the
- * session sees CRLF either way, as it does from a real MTA.
+ * afterwards.  The session sees CRLF either way, as it does from a real
+ * MTA; the output keeps the file's bytes where the filter changed
+ * nothing, and its line ends (those of its first line) where it did.
  *
  * DIAGNOSTICS
  *   0 when the dry run ran (whatever it decided); 1 with a message on
@@ -77,38 +78,20 @@ static gboolean read_header_block(FILE *f, sjm_mta_file *m, gboolean *crlf, GStr
     return !ferror(f);
 }
 
-/* Turn bare LF into CRLF, as an MTA stores a message it received. */
-static gboolean store_crlf(sjm_mta_file *m, const char *p, gsize len, gboolean *last_cr)
-{
-    const char *run = p, *end = p + len, *nl;
-
-    for (const char *q = p; q < end && (nl = memchr(q, '\n', (gsize)(end - q))); q = nl + 1) {
-        if (nl > p ? nl[-1] == '\r' : *last_cr)
-            continue;
-        if (!sjm_mta_file_add_original_body(m, run, (gsize)(nl - run))
-            || !sjm_mta_file_add_original_body(m, "\r\n", 2))
-            return FALSE;
-        run = nl + 1;
-    }
-    if (len > 0)
-        *last_cr = p[len - 1] == '\r';
-    return sjm_mta_file_add_original_body(m, run, (gsize)(end - run));
-}
-
 /* The body: into the MTA's copy, and into the session while it wants it. */
 static gboolean feed_body(FILE *in, GString *leftover, sjm_mta_file *m, sjm_session *s)
 {
     char buf[65536];
     size_t n;
-    gboolean want = sjm_session_eoh(s), last_cr = FALSE, ok = TRUE;
+    gboolean want = sjm_session_eoh(s), ok = TRUE;
 
     if (leftover->len > 0) {
-        ok = store_crlf(m, leftover->str, leftover->len, &last_cr);
+        ok = sjm_mta_file_add_original_body(m, leftover->str, leftover->len);
         if (want)
             want = sjm_session_body(s, (const guchar *)leftover->str, leftover->len);
     }
     while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) {
-        ok = store_crlf(m, buf, n, &last_cr);
+        ok = sjm_mta_file_add_original_body(m, buf, n);
         if (want)
             want = sjm_session_body(s, (const guchar *)buf, n);
     }

@@ -254,7 +254,7 @@ gboolean sjm_mta_file_write(sjm_mta_file *m, FILE *out, gboolean crlf)
         fputs(eol, out);
     }
     fputs(eol, out);
-    if (!put_body(m->new_body ? m->new_body : m->body, out, crlf))
+    if (!(m->new_body ? put_body(m->new_body, out, crlf) : put_body(m->body, out, TRUE)))
         return FALSE;
     return fflush(out) == 0 && !ferror(out);
 }

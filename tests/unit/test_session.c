@@ -304,7 +304,7 @@ START_TEST(mta_file_edits_like_postfix)
     ck_assert(sjm_mta_file_write(m, f, FALSE));
     fclose(f);
     ck_assert_str_eq(text, "X-Top: t\nReceived: a\nX-A: two\nX-Missing: added\n"
-                           "X-End: e\nfolded\n\nbody\n");
+                           "X-End: e\nfolded\n\nbody\r\n");   /* unreplaced: as received */
     free(text);
     sjm_mta_file_free(m);
 }
