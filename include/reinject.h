@@ -64,6 +64,12 @@ gboolean sjm_reinject_submit(const sjm_reinject_target *t, const char *sender,
                              const sjm_piece *pieces, guint n_pieces,
                              char **error);
 
+/*
+ * "host:port" or "[v6addr]:port" (port 1-65535): TRUE when well formed,
+ * and then, for non-NULL HOST/PORT, its parts (new strings).
+ */
+gboolean sjm_split_host_port(const char *text, char **host, char **port);
+
 /* Close every pooled connection (at shutdown, and in tests). */
 void sjm_reinject_pool_drain(void);
 

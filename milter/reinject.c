@@ -310,6 +310,33 @@ guint sjm_reinject_connections_opened(void)
     return (guint)g_atomic_int_get(&opened);
 }
 
+gboolean sjm_split_host_port(const char *text, char **host, char **port)
+{
+    const char *colon = text ? strrchr(text, ':') : NULL;
+    guint64 n;
+    char *h;
+
+    if (colon == NULL || colon == text
+        || !g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &n, NULL))
+        return FALSE;
+    if (text[0] == '[') {
+        if (colon[-1] != ']' || colon - text < 3)
+            return FALSE;
+        h = g_strndup(text + 1, (gsize)(colon - text - 2));
+    } else {
+        if (memchr(text, ':', (gsize)(colon - text)) != NULL)
+            return FALSE;    /* a bare IPv6 address needs its brackets */
+        h = g_strndup(text, (gsize)(colon - text));
+    }
+    if (host)
+        *host = h;
+    else
+        g_free(h);
+    if (port)
+        *port = g_strdup(colon + 1);
+    return TRUE;
+}
+
 /* ------------------------------------------------------------ DATA */
 
 typedef struct stuffer {
