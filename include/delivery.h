@@ -52,6 +52,8 @@
 
 typedef struct sjm_delivery sjm_delivery;
 
+/* TRUE: end of message needs the whole body, whatever max_scan_size says
+ * (a journal report must carry all of the original). */
 gboolean sjm_delivery_wants_body(const sjm_config *cfg, const sjm_txn *txn);
 
 /* NULL when the transaction needs no extra message. */
@@ -64,7 +66,7 @@ sjm_delivery *sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_v
 void sjm_delivery_execute(sjm_delivery *d, const sjm_config *cfg,
                           const sjm_reinject_target *t, sjm_verdict *v);
 
-/* Recipients (char*, normalized) to delete from the transaction. */
+/* Recipients (char*, as the client gave them, without <>) to delete. */
 const GPtrArray *sjm_delivery_rcpt_dels(const sjm_delivery *d);
 
 void sjm_delivery_free(sjm_delivery *d);

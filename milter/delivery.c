@@ -63,7 +63,8 @@ static outmsg *outmsg_new(msg_kind kind, const char *sender, const char *rcpt_ar
 
 /* ------------------------------------------------------------ policy */
 
-/* Recipients who get signatures stripped, when mixed = split divides them. */
+/* Recipients who get signatures stripped, when mixed = split divides them,
+ * as the client gave them (for the deletion and the copy's RCPT TO). */
 static GPtrArray *split_strip_rcpts(const sjm_config *cfg, const sjm_txn *txn)
 {
     if (cfg->sig_mixed != SJM_SIG_ACTION_SPLIT)
@@ -75,7 +76,8 @@ static GPtrArray *split_strip_rcpts(const sjm_config *cfg, const sjm_txn *txn)
         /* A journal mailbox addressed directly keeps the original. */
         if (!sjm_journal_is_mailbox(cfg, r)
             && sjm_sigpolicy_for_rcpt(cfg, r) == SJM_SIG_ACTION_STRIP)
-            g_ptr_array_add(strip, g_strdup(r));
+            g_ptr_array_add(strip, g_strdup(txn->rcpts_raw->len == txn->rcpts->len
+                                            ? g_ptr_array_index(txn->rcpts_raw, i) : r));
         else
             keep++;
     }

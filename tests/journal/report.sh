@@ -154,6 +154,15 @@ e2e_check "split: the legacy copy has the signed text" grep -q 'This is a test m
 e2e_check "split: the legacy copy carries the journal mark" [ "$(marks "$oldf")" -ge 1 ]
 e2e_check "split: the journal's copy verifies" verifies "$(file_id "$JOURNAL" s1)"
 
+# The recipient as the client spelled it: Postfix matches a deletion
+# against the address as given at RCPT TO.
+signed s3 "$work/s3.eml"
+send "$work/s3.eml" bob@corp.example Old@Legacy.Example || e2e_bad "sending s3"
+e2e_wait_idle || e2e_fail "delivery did not finish"
+expect_count "split: a recipient in mixed case gets exactly one copy" old@legacy.example s3 1
+e2e_check "split: and it is the stripped one" \
+    bash -c "! grep -qi 'application/pkcs7-signature' '$(file_id old@legacy.example s3)'"
+
 # split in report mode: the report lists both, the legacy copy is stripped
 conf report split preserve
 signed s2 "$work/s2.eml"
@@ -173,8 +182,8 @@ total=0
 for a in bob@corp.example eve@hidden.example old@legacy.example "$JOURNAL"; do
     total=$((total + $(e2e_count "$a")))
 done
-# r1: 2+report, t1: 2+report, b1: 1+journal, s1: 2+journal, s2: 2+report
-e2e_check "loops: 14 messages in all Maildirs, no more" [ "$total" -eq 14 ]
+# r1: 2+report, t1: 2+report, b1: 1+journal, s1, s3: 2+journal, s2: 2+report
+e2e_check "loops: 17 messages in all Maildirs, no more" [ "$total" -eq 17 ]
 e2e_check "loops: the filter saw exactly the $sent transactions sent" \
     [ "$(grep -c ' from=<' "$(e2e_filter_log)")" -eq "$sent" ]
 
