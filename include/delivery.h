@@ -34,7 +34,8 @@
  *     a journal message not accepted -> journal.on_failure: tempfail
  *       (default), or accept: a bcc-mode journal copy falls back to the
  *       journal recipient on the transaction (the stripped copy), a
- *       report is logged as lost (journal=failed:report);
+ *       report is logged as lost
+ *       (journal=failed:accepted-unjournaled);
  *     a split copy not accepted -> on_error: tempfail, or accept: its
  *       recipients stay on the transaction and get the original;
  *     an internal error while planning -> on_error.

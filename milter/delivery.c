@@ -269,7 +269,6 @@ sjm_delivery *sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_v
             g_ptr_array_add(d->msgs, m);
             for (guint i = 0; i < strip_rcpts->len; i++)
                 g_ptr_array_add(d->rcpt_dels, g_strdup(g_ptr_array_index(strip_rcpts, i)));
-            sjm_verdict_set_signature(v, "split");
         }
     }
     if (strip_rcpts)
@@ -337,16 +336,15 @@ void sjm_delivery_execute(sjm_delivery *d, const sjm_config *cfg,
             } else {
                 /* They keep the original, signature and all. */
                 g_ptr_array_set_size(d->rcpt_dels, 0);
-                sjm_verdict_set_signature(v, "preserved");
             }
         } else if (cfg->journal_on_failure == SJM_ON_ERROR_TEMPFAIL) {
             sjm_verdict_set_reply(v, SJM_ACTION_TEMPFAIL, "451", "4.3.0",
                                   "Journaling failed, please try again later");
-            sjm_verdict_set_journal(v, "failed:tempfail");
+            sjm_verdict_set_journal(v, "failed");
         } else if (m->kind == MSG_JOURNAL_ORIGINAL) {
             restore_journal_adds(d, v);
         } else {
-            sjm_verdict_set_journal(v, "failed:report");
+            sjm_verdict_set_journal(v, "failed:accepted-unjournaled");
         }
     }
     if (done->len)

@@ -40,7 +40,7 @@ static sink *sink_start(const char *mode)
                                 NULL, NULL, &s->pid, &err), "spawn: %s", err ? err->message : "");
     g_free(script);
     char *pf = g_build_filename(s->dir, "port", NULL);
-    for (int i = 0; i < 100 && !g_file_test(pf, G_FILE_TEST_EXISTS); i++)
+    for (int i = 0; i < 600 && !g_file_test(pf, G_FILE_TEST_EXISTS); i++)
         g_usleep(50000);
     char *text = NULL;
     ck_assert_msg(g_file_get_contents(pf, &text, NULL, NULL), "the sink did not start");
@@ -336,6 +336,7 @@ START_TEST(plan_report_mode)
     sjm_delivery_execute(d, cfg, &gone, v);
     ck_assert_int_eq(v->action, SJM_ACTION_TEMPFAIL);
     ck_assert_str_eq(v->reply_code, "451");
+    ck_assert_str_eq(v->journal, "failed");
     sjm_delivery_free(d);
     sjm_verdict_free(v);
 
@@ -369,7 +370,6 @@ START_TEST(plan_split)
     const GPtrArray *dels = sjm_delivery_rcpt_dels(d);
     ck_assert_uint_eq(dels->len, 1);
     ck_assert_str_eq(g_ptr_array_index(dels, 0), "old@legacy.example");
-    ck_assert_str_eq(v->signature, "split");
     ck_assert_ptr_null(v->new_body);     /* the original stays signed */
 
     /* --inspect: described, not sent */
@@ -387,7 +387,7 @@ static Suite *reinject_suite(void)
 {
     Suite *s = suite_create("reinject");
     TCase *tc = tcase_create("client");
-    tcase_set_timeout(tc, 30);
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, client_stuffing_and_params);
     tcase_add_test(tc, client_refusals);
     tcase_add_test(tc, client_timeout_and_closed_port);
@@ -396,7 +396,7 @@ static Suite *reinject_suite(void)
     tcase_add_test(tc, report_layout);
     suite_add_tcase(s, tc);
     tc = tcase_create("plan");
-    tcase_set_timeout(tc, 30);
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, plan_report_mode);
     tcase_add_test(tc, plan_split);
     suite_add_tcase(s, tc);
