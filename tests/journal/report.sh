@@ -177,6 +177,19 @@ e2e_check "split+report: the report's original verifies" verifies "$work/s2.orig
 e2e_check "split+report: the legacy copy has no signature" \
     bash -c "! grep -qi 'application/pkcs7-signature' '$(file_id old@legacy.example s2)'"
 
+# ---------------------------------------------------------------- --inspect
+# The same code path, but a dry run: described in the summary, not sent
+# (the loops count below shows nothing arrived).
+printf '[journal]\nrecipient = %s\nmode = report\n[signatures]\nstrip_for = *@legacy.example\nmixed = split\n' \
+    "$JOURNAL" >"$work/inspect.conf"
+"$SJM_BIN" -c "$work/inspect.conf" --inspect "$work/s1.eml" --from alice@corp.example \
+    --rcpt bob@corp.example --rcpt old@legacy.example --output /dev/null 2>"$work/inspect.out"
+e2e_check "inspect: the report and the split copy are described, not sent" \
+    grep -q ' reinject=would-report:1,would-split:1' "$work/inspect.out"
+e2e_check "inspect: the legacy recipient comes off the transaction" \
+    grep -q ' del_rcpt=<old@legacy.example>' "$work/inspect.out"
+e2e_check "inspect: no journal recipient is added" bash -c "! grep -q add_rcpt= '$work/inspect.out'"
+
 # ---------------------------------------------------------------- loops
 total=0
 for a in bob@corp.example eve@hidden.example old@legacy.example "$JOURNAL"; do
