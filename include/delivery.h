@@ -35,7 +35,7 @@
  *       (default), or accept: a bcc-mode journal copy falls back to the
  *       journal recipient on the transaction (the stripped copy), a
  *       report is logged as lost
- *       (journal=failed:accepted-unjournaled);
+ *       (journal=failed:accepted-unjournaled) and no journal mark is added;
  *     a split copy not accepted -> on_error: tempfail, or accept: its
  *       recipients stay on the transaction and get the original;
  *     an internal error while planning -> on_error.

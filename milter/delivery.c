@@ -312,6 +312,17 @@ static void restore_journal_adds(sjm_delivery *d, sjm_verdict *v)
     }
 }
 
+/* No journal copy exists, so no header may claim one (the header
+ * firewall's deletions of strangers' marks stay). */
+static void drop_marks(sjm_verdict *v)
+{
+    for (guint i = v->header_edits->len; i > 0; i--) {
+        const sjm_header_edit *e = g_ptr_array_index(v->header_edits, i - 1);
+        if (e->value != NULL && g_ascii_strcasecmp(e->name, SJM_JOURNAL_MARK_HEADER) == 0)
+            g_ptr_array_remove_index(v->header_edits, i - 1);
+    }
+}
+
 void sjm_delivery_execute(sjm_delivery *d, const sjm_config *cfg,
                           const sjm_reinject_target *t, sjm_verdict *v)
 {
@@ -345,6 +356,7 @@ void sjm_delivery_execute(sjm_delivery *d, const sjm_config *cfg,
             restore_journal_adds(d, v);
         } else {
             sjm_verdict_set_journal(v, "failed:accepted-unjournaled");
+            drop_marks(v);
         }
     }
     if (done->len)

@@ -342,6 +342,22 @@ START_TEST(plan_report_mode)
     sjm_delivery_free(d);
     sjm_verdict_free(v);
 
+    /* on_failure = accept: delivered, logged unjournaled, no mark claims a copy */
+    cfg->journal_on_failure = SJM_ON_ERROR_ACCEPT;
+    v = sjm_verdict_new();
+    sjm_journal_apply(cfg, t, v);
+    d = sjm_delivery_plan(cfg, t, v);
+    sjm_delivery_execute(d, cfg, &gone, v);
+    ck_assert_int_eq(v->action, SJM_ACTION_CONTINUE);
+    ck_assert_str_eq(v->journal, "failed:accepted-unjournaled");
+    for (guint i = 0; i < v->header_edits->len; i++) {
+        const sjm_header_edit *e = g_ptr_array_index(v->header_edits, i);
+        ck_assert_msg(g_ascii_strcasecmp(e->name, SJM_JOURNAL_MARK_HEADER) != 0 || e->value == NULL,
+                      "a journal mark is still added");
+    }
+    sjm_delivery_free(d);
+    sjm_verdict_free(v);
+
     sjm_txn_free(t);
     sjm_config_unref(cfg);
 }
