@@ -39,8 +39,8 @@ write_conf() {   # kind port
         bccstrip) action=strip ;;
         split) mixed=split ;;
     esac
-    # smtp-source -r 2 prefixes the recipient with a number: 1bob@, 2bob@.
-    printf '[milter]\nreinject = 127.0.0.1:%s\n[signatures]\naction = %s\nmixed = %s\nstrip_for = 1*@example.com\n[journal]\nrecipient = journal@archive.example.com\nmode = %s\n' \
+    # smtp-source -r 2 sends to bob@ and 2bob@ (it prefixes a number).
+    printf '[milter]\nreinject = 127.0.0.1:%s\n[signatures]\naction = %s\nmixed = %s\nstrip_for = 2*@example.com\n[journal]\nrecipient = journal@archive.example.com\nmode = %s\n' \
         "$2" "$action" "$mixed" "$mode" >"$work/$1.conf"
 }
 
