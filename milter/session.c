@@ -251,9 +251,15 @@ static void reinject(sjm_session *s, sjm_verdict *v)
     sjm_delivery *d = sjm_delivery_plan(s->cfg, s->txn, v);
     if (d == NULL)
         return;
-    sjm_reinject_target t = {.host = s->cfg->reinject_host, .port = s->cfg->reinject_port,
+    char *host = NULL, *port = NULL;
+    /* The loader checked the form; a failure here only leaves host NULL,
+     * which the submission reports as an error (fail-closed). */
+    sjm_split_host_port(s->cfg->reinject, &host, &port);
+    sjm_reinject_target t = {.host = host ? host : "", .port = port ? port : "",
                              .timeout_s = s->cfg->reinject_timeout};
     sjm_delivery_execute(d, s->cfg, s->dry_run ? NULL : &t, v);
+    g_free(host);
+    g_free(port);
     const GPtrArray *dels = sjm_delivery_rcpt_dels(d);
     for (guint i = 0; v->action == SJM_ACTION_CONTINUE && i < dels->len; i++)
         sjm_verdict_del_rcpt(v, g_ptr_array_index(dels, i));

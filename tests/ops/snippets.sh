@@ -79,7 +79,7 @@ if command -v postconf >/dev/null; then
     mkdir "$tmp/pfm"
     cp "$pf" "$tmp/pfm/main.cf"
     cp "$srcdir/etc/postfix-master.cf.snippet" "$tmp/pfm/master.cf"
-    reinject=$("$bin" -c "$tmp/empty.conf" --print-config | sed -n 's/^reinject = //p')
+    reinject=$("$bin" --print-keys | sed -n 's/^reinject = //p')
     svc=$(postconf -c "$tmp/pfm" -M 2>&1 | awk '$2 == "inet" && $NF != "" { print $1 }' | head -n 1)
     if [ "$svc" = "$reinject" ]; then
         ok "the master.cf snippet's listener is the program's default [milter] reinject ($reinject)"

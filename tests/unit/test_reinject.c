@@ -461,8 +461,8 @@ START_TEST(session_report_and_split)
     cfg->sig_mixed = SJM_SIG_ACTION_SPLIT;
     g_strfreev(cfg->strip_for);
     cfg->strip_for = g_strsplit("*@legacy.example", ",", -1);
-    g_free(cfg->reinject_port);
-    cfg->reinject_port = g_strdup(sk->port);
+    g_free(cfg->reinject);
+    cfg->reinject = g_strdup_printf("127.0.0.1:%s", sk->port);
 
     static const char *const rcpts[] = {"<bob@corp.example>", "<Old@Legacy.Example>", NULL};
     sjm_mta_file *m = sjm_mta_file_new();
