@@ -258,24 +258,32 @@ static conn *conn_open(const sjm_reinject_target *t, char **error)
     return c;
 }
 
+/* An idle session to KEY, or NULL.  Sessions idle too long (and those to
+ * a listener a reload no longer names) are closed on the way. */
 static conn *pool_take(const char *key)
 {
     conn *found = NULL;
+    GSList *stale = NULL;
+    gint64 now = g_get_monotonic_time();
+
     g_mutex_lock(&pool_lock);
-    for (GSList *l = pool; l; l = l->next) {
+    for (GSList *l = pool, *next; l; l = next) {
         conn *c = l->data;
-        if (strcmp(c->key, key) == 0) {
+        next = l->next;
+        if (now - c->idle_since > IDLE_MAX_US) {
+            stale = g_slist_prepend(stale, c);
+        } else if (found == NULL && strcmp(c->key, key) == 0) {
             found = c;
-            pool = g_slist_delete_link(pool, l);
-            pool_len--;
-            break;
+        } else {
+            continue;
         }
+        pool = g_slist_delete_link(pool, l);
+        pool_len--;
     }
     g_mutex_unlock(&pool_lock);
-    if (found && g_get_monotonic_time() - found->idle_since > IDLE_MAX_US) {
-        conn_close(found, TRUE);
-        found = NULL;
-    }
+    for (GSList *l = stale; l; l = l->next)
+        conn_close(l->data, TRUE);
+    g_slist_free(stale);
     return found;
 }
 
