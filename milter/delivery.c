@@ -211,6 +211,17 @@ static outmsg *plan_split(const sjm_config *cfg, const sjm_txn *txn, const sjm_v
     return m;
 }
 
+/* Put the journal recipients back on the transaction (bcc fallback). */
+static void restore_journal_adds(sjm_delivery *d, sjm_verdict *v)
+{
+    if (d->journal_adds == NULL)
+        return;
+    for (guint i = 0; i < d->journal_adds->len; i++) {
+        const sjm_rcpt_add *a = g_ptr_array_index(d->journal_adds, i);
+        sjm_verdict_add_rcpt(v, a->addr, a->esmtp_args);
+    }
+}
+
 sjm_delivery *sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v)
 {
     if (v->action != SJM_ACTION_CONTINUE)
@@ -254,8 +265,13 @@ sjm_delivery *sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_v
             m->body = txn->body;
         }
         g_ptr_array_free(mailboxes, TRUE);
-        g_ptr_array_add(d->msgs, m);
-        if (error != NULL) {
+        if (error == NULL) {
+            g_ptr_array_add(d->msgs, m);
+        } else {
+            /* When in doubt, journal: the recipients go back on the
+             * transaction (on_error = accept), or it is tempfailed. */
+            outmsg_free(m);
+            restore_journal_adds(d, v);
             internal_error(cfg, v, "no-original-body");
             g_free(error);
         }
@@ -299,17 +315,6 @@ static gboolean submit(const outmsg *m, const sjm_reinject_target *t, char **err
     }
     g_free(rc);
     return ok;
-}
-
-/* Put the journal recipients back on the transaction (bcc fallback). */
-static void restore_journal_adds(sjm_delivery *d, sjm_verdict *v)
-{
-    if (d->journal_adds == NULL)
-        return;
-    for (guint i = 0; i < d->journal_adds->len; i++) {
-        const sjm_rcpt_add *a = g_ptr_array_index(d->journal_adds, i);
-        sjm_verdict_add_rcpt(v, a->addr, a->esmtp_args);
-    }
 }
 
 /* No journal copy exists, so no header may claim one (the header

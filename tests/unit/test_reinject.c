@@ -358,6 +358,28 @@ START_TEST(plan_report_mode)
     sjm_delivery_free(d);
     sjm_verdict_free(v);
 
+    /* the body was not kept: no report can carry it; when in doubt,
+     * journal (the recipient goes back on the transaction) or tempfail */
+    sjm_spool_free(t->body);
+    t->body = NULL;
+    cfg->on_error = SJM_ON_ERROR_ACCEPT;
+    v = sjm_verdict_new();
+    sjm_journal_apply(cfg, t, v);
+    d = sjm_delivery_plan(cfg, t, v);
+    ck_assert_int_eq(v->action, SJM_ACTION_CONTINUE);
+    ck_assert_uint_eq(v->rcpt_adds->len, 1);
+    sjm_delivery_execute(d, cfg, &gone, v);      /* nothing left to submit */
+    ck_assert_int_eq(v->action, SJM_ACTION_CONTINUE);
+    sjm_delivery_free(d);
+    sjm_verdict_free(v);
+    cfg->on_error = SJM_ON_ERROR_TEMPFAIL;
+    v = sjm_verdict_new();
+    sjm_journal_apply(cfg, t, v);
+    d = sjm_delivery_plan(cfg, t, v);
+    ck_assert_int_eq(v->action, SJM_ACTION_TEMPFAIL);
+    sjm_delivery_free(d);
+    sjm_verdict_free(v);
+
     sjm_txn_free(t);
     sjm_config_unref(cfg);
 }
