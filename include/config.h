@@ -51,6 +51,8 @@ typedef struct sjm_config {
     sjm_netlist *trusted_networks;
     guint64 max_scan_size;      /* bytes */
     guint max_mime_depth;
+    char *reinject;             /* HOST:PORT of the MTA's milter-free listener */
+    guint reinject_timeout;     /* seconds, bound on every wait */
 
     /* [signatures] */
     sjm_sig_action sig_action;

@@ -105,6 +105,12 @@ void sjm_outcome_clear(sjm_outcome *out);
  */
 gboolean sjm_session_apply_content(const sjm_verdict *v, const sjm_mta_ops *ops, void *mta);
 
+/*
+ * --inspect: journal reports and split copies are described in the
+ * summary (reinject=would-...), not submitted to the MTA.
+ */
+void sjm_session_dry_run(sjm_session *s);
+
 /* The transaction gathered so far (for log lines of adapters). */
 const sjm_txn *sjm_session_txn(const sjm_session *s);
 

@@ -23,6 +23,8 @@
  *       failed:accepted-unjournaled   it failed and on_failure = accept
  *   action=tempfail|reject reply="CODE XCODE TEXT"   when not accepted
  *   add_rcpt=<ADDR>[:ESMTP]        each recipient the filter added
+ *   del_rcpt=<ADDR>                each recipient the filter deleted (split:
+ *                                  it gets a re-injected stripped copy)
  *   rcpt_refused=ADDR(REPLY)       each RCPT the filter refused
  *   KEY=VALUE ...                  module extras (error=, verify=, ...)
  *   time=MS ms                     time since MAIL FROM, in milliseconds

@@ -23,6 +23,7 @@ typedef struct sjm_txn {
     char *sender;           /* normalized (no <>, lower case); "" = null sender */
     GPtrArray *rcpts;       /* of char*, normalized envelope recipients */
     GPtrArray *refused;     /* of char*, "ADDR(REPLY)" for each RCPT refused */
+    GPtrArray *rcpts_raw;   /* of char*, the same as given (no <>), same order */
     GPtrArray *headers;     /* of sjm_header*, in order */
     sjm_spool *body;        /* NULL when the core said it does not need the body */
     gboolean body_failed;   /* storing the body failed (disk full): internal error */

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config_int.h"
+#include "reinject.h"
 
 /* offsetof, plus a compile error when the field is not of type T. */
 #define FIELD(f, T) \
@@ -66,6 +67,10 @@ const sjm_config_key sjm_config_keys[] = {
          "larger messages pass unchanged (signature=skipped), logged"),
     UINT("milter", "max_mime_depth", "32", max_mime_depth, 1, 1000,
          "MIME nesting deeper than this is not descended (the part passes unchanged)"),
+    STRING("milter", "reinject", "127.0.0.1:10026", reinject,
+           "HOST:PORT of the MTA's milter-free SMTP listener for journal reports and split copies"),
+    UINT("milter", "reinject_timeout", "30", reinject_timeout, 1, 3600,
+         "seconds to wait for the re-injection listener at each step"),
 
     ENUM("signatures", "action", "preserve", sig_action, SIG_ACTION,
          "what a recipient gets when neither strip_for nor preserve_for matches"),
@@ -152,18 +157,12 @@ static void verify_not_available(sjm_loader *ld, sjm_config *c)
                         "signature verification is not available in this version (set enabled = false)");
 }
 
-static void report_mode_not_available(sjm_loader *ld, sjm_config *c)
+/* Only checked: delivery.c splits it where it connects. */
+static void reinject_host_port(sjm_loader *ld, sjm_config *c)
 {
-    if (c->journal_mode == SJM_JOURNAL_MODE_REPORT)
-        sjm_key_problem(ld, "journal", "mode",
-                        "report mode is not available in this version (use mode = bcc)");
-}
-
-static void mixed_split_not_available(sjm_loader *ld, sjm_config *c)
-{
-    if (c->sig_mixed == SJM_SIG_ACTION_SPLIT)
-        sjm_key_problem(ld, "signatures", "mixed",
-                        "split is not available in this version (use preserve or strip)");
+    if (!sjm_split_host_port(c->reinject, NULL, NULL))
+        sjm_key_problem(ld, "milter", "reinject",
+                        "\"%s\" is not HOST:PORT (an IPv6 address in brackets)", c->reinject);
 }
 
 static void check_readable(sjm_loader *ld, const char *section, const char *key, const char *path)
@@ -274,8 +273,7 @@ const sjm_config_rule sjm_config_rules[] = {
     {"authserv_id_host_name", authserv_id_host_name},
     {"verify_not_available", verify_not_available},
     {"verify_files_readable", verify_files_readable},
-    {"report_mode_not_available", report_mode_not_available},
-    {"mixed_split_not_available", mixed_split_not_available},
+    {"reinject_host_port", reinject_host_port},
     {"journal_needs_mailbox", journal_needs_mailbox},
     {"journal_mailbox_not_reserved", journal_mailbox_not_reserved},
     {"scope_needs_local_domains", scope_needs_local_domains},

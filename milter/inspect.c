@@ -118,6 +118,7 @@ int sjm_inspect_run(sjm_config *cfg, const sjm_inspect_args *a)
     /* Envelope, header fields and body in protocol order. */
     s = sjm_session_new(cfg, &client, a->from);
     sjm_session_set_queue_id(s, "INSPECT");
+    sjm_session_dry_run(s);
     for (guint i = 0; i < a->rcpts->len; i++) {
         const char *rcpt = g_ptr_array_index(a->rcpts, i);
         if (sjm_session_rcpt(s, rcpt) == NULL)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "session.h"
 #include "core.h"
+#include "delivery.h"
 #include "journal.h"
 #include "log.h"
 #include "stats.h"
@@ -21,6 +22,8 @@ struct sjm_session {
     sjm_config *cfg;
     sjm_txn *txn;
     gboolean want_body;
+    gboolean full_body;     /* a journal report carries the whole original */
+    gboolean dry_run;       /* --inspect: describe re-injections, send nothing */
     gboolean last_cr;       /* the previous body chunk ended in CR */
     guint64 body_seen;      /* body bytes the adapter handed in, stored or not */
 };
@@ -90,7 +93,9 @@ void sjm_session_header(sjm_session *s, const char *name, const char *value)
 
 gboolean sjm_session_eoh(sjm_session *s)
 {
-    s->want_body = s->txn->rcpts->len > 0 && sjm_core_wants_body(s->cfg, s->txn);
+    s->full_body = s->txn->rcpts->len > 0 && sjm_delivery_wants_body(s->cfg, s->txn);
+    s->want_body = s->txn->rcpts->len > 0
+        && (s->full_body || sjm_core_wants_body(s->cfg, s->txn));
     if (s->want_body)
         s->txn->body = sjm_spool_new();
     return s->want_body;
@@ -116,8 +121,9 @@ gboolean sjm_session_body(sjm_session *s, const guchar *chunk, gsize len)
     if (!s->want_body || t->body_failed)
         return FALSE;
     /* One byte past max_scan_size is enough for the core to say
-     * "skipped"; storing more would only fill the disk. */
-    if (sjm_spool_size(t->body) > s->cfg->max_scan_size)
+     * "skipped"; storing more would only fill the disk -- unless a
+     * journal report must carry the whole original (it spools to disk). */
+    if (!s->full_body && sjm_spool_size(t->body) > s->cfg->max_scan_size)
         return FALSE;
     /* MTAs hand milters CRLF; a file may have LF.  The core sees one form. */
     for (const guchar *p = chunk; p < end && (nl = memchr(p, '\n', (gsize)(end - p))); p = nl + 1) {
@@ -229,6 +235,37 @@ static void apply_verdict(const sjm_config *cfg, sjm_verdict *v, const sjm_mta_o
     }
 }
 
+void sjm_session_dry_run(sjm_session *s)
+{
+    s->dry_run = TRUE;
+}
+
+/*
+ * The extra messages (delivery.h) go to the MTA before any edit of this
+ * transaction and before it is accepted: fail-closed.  Their failure
+ * policy lands in V; the recipients a split moved to their own copy come
+ * off the transaction with the other edits.
+ */
+static void reinject(sjm_session *s, sjm_verdict *v)
+{
+    sjm_delivery *d = sjm_delivery_plan(s->cfg, s->txn, v);
+    if (d == NULL)
+        return;
+    char *host = NULL, *port = NULL;
+    /* The loader checked the form; a failure here only leaves host NULL,
+     * which the submission reports as an error (fail-closed). */
+    sjm_split_host_port(s->cfg->reinject, &host, &port);
+    sjm_reinject_target t = {.host = host ? host : "", .port = port ? port : "",
+                             .timeout_s = s->cfg->reinject_timeout};
+    sjm_delivery_execute(d, s->cfg, s->dry_run ? NULL : &t, v);
+    g_free(host);
+    g_free(port);
+    const GPtrArray *dels = sjm_delivery_rcpt_dels(d);
+    for (guint i = 0; v->action == SJM_ACTION_CONTINUE && i < dels->len; i++)
+        sjm_verdict_del_rcpt(v, g_ptr_array_index(dels, i));
+    sjm_delivery_free(d);
+}
+
 void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outcome *out)
 {
     sjm_verdict *v = sjm_verdict_new();
@@ -241,6 +278,8 @@ void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outc
         sjm_verdict_set_journal(v, "skipped:no-recipients");
     } else {
         sjm_core_finish(s->cfg, s->txn, v);
+        if (v->action == SJM_ACTION_CONTINUE)
+            reinject(s, v);
         if (v->action == SJM_ACTION_CONTINUE)
             apply_verdict(s->cfg, v, ops, mta);
     }

@@ -23,6 +23,8 @@ char *sjm_summary_line(const sjm_txn *txn, const sjm_verdict *v, gint64 elapsed_
         g_string_append_printf(line, " add_rcpt=<%s>%s%s", r->addr,
                                r->esmtp_args ? ":" : "", r->esmtp_args ? r->esmtp_args : "");
     }
+    for (guint i = 0; i < v->rcpt_dels->len; i++)
+        g_string_append_printf(line, " del_rcpt=<%s>", (const char *)g_ptr_array_index(v->rcpt_dels, i));
     for (guint i = 0; i < txn->refused->len; i++)
         g_string_append_printf(line, " rcpt_refused=%s", (const char *)g_ptr_array_index(txn->refused, i));
     g_string_append(line, v->extra->str);

@@ -21,6 +21,7 @@ sjm_txn *sjm_txn_new(void)
     t->sender = g_strdup("");
     t->rcpts = g_ptr_array_new_with_free_func(g_free);
     t->refused = g_ptr_array_new_with_free_func(g_free);
+    t->rcpts_raw = g_ptr_array_new_with_free_func(g_free);
     t->headers = g_ptr_array_new_with_free_func(free_header);
     t->start_us = g_get_monotonic_time();
     return t;
@@ -36,6 +37,7 @@ void sjm_txn_free(sjm_txn *t)
     g_free(t->sender);
     g_ptr_array_free(t->rcpts, TRUE);
     g_ptr_array_free(t->refused, TRUE);
+    g_ptr_array_free(t->rcpts_raw, TRUE);
     g_ptr_array_free(t->headers, TRUE);
     sjm_spool_free(t->body);
     g_free(t);
@@ -50,6 +52,15 @@ void sjm_txn_set_sender(sjm_txn *t, const char *raw)
 void sjm_txn_add_rcpt(sjm_txn *t, const char *raw)
 {
     g_ptr_array_add(t->rcpts, sjm_addr_normalize(raw));
+    /* As the client spelled it: an MTA matches a recipient deletion
+     * against that, case and all. */
+    char *r = g_strstrip(g_strdup(raw ? raw : ""));
+    gsize n = strlen(r);
+    if (n >= 2 && r[0] == '<' && r[n - 1] == '>') {
+        memmove(r, r + 1, n - 2);
+        r[n - 2] = '\0';
+    }
+    g_ptr_array_add(t->rcpts_raw, r);
 }
 
 void sjm_txn_add_header(sjm_txn *t, const char *name, const char *value)

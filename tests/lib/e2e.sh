@@ -25,6 +25,7 @@ E2E_FAILS=0
 E2E_FILTER_PID=
 E2E_DIR=
 E2E_PORT=
+E2E_REINJECT_PORT=
 
 e2e_fail() {
     echo "FAIL: $*"
@@ -146,8 +147,17 @@ CF
     if [ -n "${E2E_EXTRA_MAIN_CF:-}" ]; then
         printf '%b\n' "$E2E_EXTRA_MAIN_CF" >>"$E2E_DIR/etc/main.cf"
     fi
+    # The filter's re-injection listener, as etc/postfix-master.cf.snippet
+    # ships it, on a port of this slot.
+    E2E_REINJECT_PORT=$((E2E_PORT + 1000))
     cat >"$E2E_DIR/etc/master.cf" <<CF
 127.0.0.1:$E2E_PORT inet n - n - - smtpd
+127.0.0.1:$E2E_REINJECT_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/reinject
+  -o smtpd_milters=
+  -o non_smtpd_milters=
+  -o receive_override_options=no_milters
+  -o smtpd_discard_ehlo_keywords=
 pickup    unix  n - n 60   1 pickup
 cleanup   unix  n - n -    0 cleanup
 qmgr      unix  n - n 300  1 qmgr
@@ -343,6 +353,29 @@ e2e_strip_trace() {
 # A file's bytes with CRLF turned into LF (Postfix stores LF).
 e2e_lf() {
     sed 's/\r$//' "$1"
+}
+
+# e2e_reinject_listener off|on: close or reopen the re-injection listener
+# (Postfix's master stops and starts listening on reload).
+e2e_reinject_listener() {
+    # Moved to a port nobody uses rather than commented out: its "-o"
+    # continuation lines must keep a service line to belong to.
+    local cf=$E2E_DIR/etc/master.cf parked=$((E2E_REINJECT_PORT + 500))
+    if [ "$1" = off ]; then
+        sed -i "s|^127.0.0.1:$E2E_REINJECT_PORT inet|127.0.0.1:$parked inet|" "$cf"
+    else
+        sed -i "s|^127.0.0.1:$parked inet|127.0.0.1:$E2E_REINJECT_PORT inet|" "$cf"
+    fi
+    postfix -c "$E2E_DIR/etc" reload >/dev/null 2>&1
+    local i
+    for i in $(seq 1 100); do
+        if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $E2E_REINJECT_PORT), timeout=1).close()" 2>/dev/null
+        then [ "$1" = on ] && return 0
+        else [ "$1" = off ] && return 0
+        fi
+        sleep 0.1
+    done
+    return 1
 }
 
 e2e_postfix_log() { echo "$E2E_DIR/log/maillog"; }

@@ -75,6 +75,33 @@ if command -v postconf >/dev/null; then
     else
         fail "smtpd_milters does not match the socket the Debian package configures"
     fi
+    # etc/postfix-master.cf.snippet: the re-injection listener.
+    mkdir "$tmp/pfm"
+    cp "$pf" "$tmp/pfm/main.cf"
+    cp "$srcdir/etc/postfix-master.cf.snippet" "$tmp/pfm/master.cf"
+    reinject=$("$bin" --print-keys | sed -n 's/^reinject = //p')
+    svc=$(postconf -c "$tmp/pfm" -M 2>&1 | awk '$2 == "inet" && $NF != "" { print $1 }' | head -n 1)
+    if [ "$svc" = "$reinject" ]; then
+        ok "the master.cf snippet's listener is the program's default [milter] reinject ($reinject)"
+    else
+        fail "the master.cf snippet's listener \"$svc\" is not [milter] reinject \"$reinject\""
+    fi
+    case "$svc" in
+        127.0.0.1:*) ok "the re-injection listener is on loopback only" ;;
+        *) fail "the re-injection listener \"$svc\" is not on 127.0.0.1" ;;
+    esac
+    if [ -n "$svc" ] && [ -z "$(postconf -c "$tmp/pfm" -Ph "$svc/inet/smtpd_milters" 2>/dev/null)" ] \
+        && postconf -c "$tmp/pfm" -Ph "$svc/inet/receive_override_options" 2>/dev/null | grep -qw no_milters; then
+        ok "the re-injection listener runs without milters (loop-free)"
+    else
+        fail "the re-injection listener does not switch milters off"
+    fi
+    warnings=$(postconf -c "$tmp/pfm" -M 2>&1 >/dev/null)
+    if [ -z "$warnings" ]; then
+        ok "postconf reads the master.cf snippet without warnings"
+    else
+        fail "postconf warns about the master.cf snippet: $(echo "$warnings" | head -3)"
+    fi
 else
     skip "postconf is not installed (apt-get install postfix); the Postfix snippet was NOT checked"
 fi

@@ -291,7 +291,7 @@ END_TEST
 START_TEST(every_problem_at_once)
 {
     GPtrArray *errors;
-    sjm_config *c = load_text("[milter]\nmax_mime_depth = 0\n[signatures]\nmixed = split\n"
+    sjm_config *c = load_text("[milter]\nmax_mime_depth = 0\nreinject = nohost\n[signatures]\n"
                               "strip_for = a b, c d\n[journal]\nscope = external\n"
                               "recipient = j@archive.corp.de\n", &errors);
     ck_assert_ptr_eq(c, NULL);
@@ -299,7 +299,7 @@ START_TEST(every_problem_at_once)
     ck_assert(strstr(errors->pdata[0], ":2: key max_mime_depth in [milter]: \"0\" is not a number from 1 to 1000"));
     ck_assert(strstr(errors->pdata[1], ":5: key strip_for in [signatures]: \"a b\""));
     ck_assert(strstr(errors->pdata[2], ":5: key strip_for in [signatures]: \"c d\""));
-    ck_assert(strstr(errors->pdata[3], ":4: key mixed in [signatures]: split is not available"));
+    ck_assert(strstr(errors->pdata[3], ":3: key reinject in [milter]: \"nohost\" is not HOST:PORT"));
     ck_assert(strstr(errors->pdata[4], ":7: key scope in [journal]: scope internal or external needs"));
     g_ptr_array_free(errors, TRUE);
 }

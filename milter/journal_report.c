@@ -1,0 +1,265 @@
+/*
+ * journal_report.c - build the envelope journal report of one
+ * transaction (layout and contract in journal_report.h).
+ *
+ * The report is assembled as pieces (generated text, the rendered
+ * original header block, the original body spool, the closing boundary)
+ * so the original's bytes are streamed from the spool into the SMTP
+ * session and never copied or re-encoded.
+ */
+#include <string.h>
+#include <sys/random.h>
+#include <gmime/gmime.h>
+#include "journal_report.h"
+#include "journal.h"
+#include "addrmatch.h"
+
+struct sjm_report {
+    GString *head;          /* report header, part 1, part 2's MIME header */
+    GString *orig_headers;  /* the original's header block */
+    GString *tail;          /* closing boundary */
+    char *message_id;
+    sjm_piece pieces[4];
+    guint n_pieces;
+};
+
+GString *sjm_render_headers(const GPtrArray *headers, const char *skip)
+{
+    GString *out = g_string_new(NULL);
+    for (guint i = 0; i < headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(headers, i);
+        if (skip != NULL && g_ascii_strcasecmp(h->name, skip) == 0)
+            continue;
+        g_string_append(out, h->name);
+        g_string_append(out, ": ");
+        for (const char *p = h->value ? h->value : ""; *p; p++) {
+            if (*p == '\n' && (p == h->value || p[-1] != '\r'))
+                g_string_append_c(out, '\r');
+            g_string_append_c(out, *p);
+        }
+        g_string_append(out, "\r\n");
+    }
+    g_string_append(out, "\r\n");
+    return out;
+}
+
+/* One report line's value: unfolded, no CR/LF, at most ~900 bytes. */
+static void append_value(GString *out, const char *value)
+{
+    gsize start = out->len;
+    for (const char *p = value ? value : ""; *p; p++) {
+        if (*p == '\r' || *p == '\n')
+            continue;
+        g_string_append_c(out, *p);
+    }
+    if (out->len - start > 900) {
+        gsize cut = start + 900;
+        /* do not leave half a UTF-8 sequence behind */
+        while (cut > start && ((guchar)out->str[cut] & 0xC0) == 0x80)
+            cut--;
+        g_string_truncate(out, cut);
+    }
+}
+
+/* The normalized addresses of every To (or Cc) field. */
+static GHashTable *header_addrs(const sjm_txn *txn, const char *name)
+{
+    GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < txn->headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(txn->headers, i);
+        if (g_ascii_strcasecmp(h->name, name) != 0 || h->value == NULL)
+            continue;
+        InternetAddressList *list = internet_address_list_parse(NULL, h->value);
+        if (list == NULL)
+            continue;
+        GPtrArray *todo = g_ptr_array_new();
+        for (int k = 0; k < internet_address_list_length(list); k++)
+            g_ptr_array_add(todo, internet_address_list_get_address(list, k));
+        for (guint k = 0; k < todo->len; k++) {
+            InternetAddress *a = g_ptr_array_index(todo, k);
+            if (INTERNET_ADDRESS_IS_GROUP(a)) {
+                InternetAddressList *m =
+                    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a));
+                for (int j = 0; m && j < internet_address_list_length(m); j++)
+                    g_ptr_array_add(todo, internet_address_list_get_address(m, j));
+            } else if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+                const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+                if (addr && *addr)
+                    g_hash_table_add(set, sjm_addr_normalize(addr));
+            }
+        }
+        g_ptr_array_free(todo, TRUE);
+        g_object_unref(list);
+    }
+    return set;
+}
+
+static char *stable_id(const sjm_txn *txn)
+{
+    GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+    g_checksum_update(ck, (const guchar *)txn->sender, (gssize)strlen(txn->sender) + 1);
+    for (guint i = 0; i < txn->rcpts->len; i++) {
+        const char *r = g_ptr_array_index(txn->rcpts, i);
+        g_checksum_update(ck, (const guchar *)r, (gssize)strlen(r) + 1);
+    }
+    /* Received carries the MTA's queue id, new on every retry. */
+    for (guint i = 0; i < txn->headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(txn->headers, i);
+        if (g_ascii_strcasecmp(h->name, "Received") == 0)
+            continue;
+        g_checksum_update(ck, (const guchar *)h->name, (gssize)strlen(h->name) + 1);
+        if (h->value)
+            g_checksum_update(ck, (const guchar *)h->value, (gssize)strlen(h->value) + 1);
+    }
+    char size[32];
+    g_snprintf(size, sizeof size, "%" G_GUINT64_FORMAT, sjm_spool_size(txn->body));
+    g_checksum_update(ck, (const guchar *)size, (gssize)strlen(size));
+    char *id = g_strdup_printf("<%.32s.journal-report@%s>", g_checksum_get_string(ck),
+                               g_get_host_name());
+    g_checksum_free(ck);
+    return id;
+}
+
+static char *random_boundary(void)
+{
+    guchar rnd[16];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+        for (guint i = 0; i < sizeof rnd; i++)
+            rnd[i] = (guchar)g_random_int();
+    }
+    GString *b = g_string_new("=_sjm_report_");
+    for (guint i = 0; i < sizeof rnd; i++)
+        g_string_append_printf(b, "%02x", rnd[i]);
+    return g_string_free(b, FALSE);
+}
+
+static gboolean is_8bit(const char *s, gsize len)
+{
+    for (gsize i = 0; i < len; i++)
+        if ((guchar)s[i] >= 0x80)
+            return TRUE;
+    return FALSE;
+}
+
+/* Part 1: the envelope, one line per fact. */
+static GString *envelope_text(const sjm_config *cfg, const sjm_txn *txn)
+{
+    GString *t = g_string_new("Sender: ");
+    append_value(t, *txn->sender ? txn->sender : "<>");
+    g_string_append(t, "\r\nSubject: ");
+    append_value(t, sjm_txn_header(txn, "Subject"));
+    g_string_append(t, "\r\nMessage-Id: ");
+    append_value(t, sjm_txn_header(txn, "Message-ID"));
+    g_string_append(t, "\r\n");
+
+    GPtrArray *parties = g_ptr_array_new();
+    for (guint i = 0; i < txn->rcpts->len; i++) {
+        const char *r = g_ptr_array_index(txn->rcpts, i);
+        if (!sjm_journal_is_mailbox(cfg, r))
+            g_ptr_array_add(parties, (gpointer)r);
+    }
+    /* Only an authenticated submission's header fields say who the
+     * author meant as To, Cc or Bcc; a stranger's To field is a claim. */
+    if (txn->auth_name != NULL && *txn->auth_name) {
+        GHashTable *to = header_addrs(txn, "To"), *cc = header_addrs(txn, "Cc");
+        for (guint i = 0; i < parties->len; i++) {
+            const char *r = g_ptr_array_index(parties, i);
+            const char *role = g_hash_table_contains(to, r) ? "To: "
+                             : g_hash_table_contains(cc, r) ? "Cc: " : "Bcc: ";
+            g_string_append(t, role);
+            append_value(t, r);
+            g_string_append(t, "\r\n");
+        }
+        g_hash_table_unref(to);
+        g_hash_table_unref(cc);
+    }
+    for (guint i = 0; i < parties->len; i++) {
+        g_string_append(t, "Recipient: ");
+        append_value(t, g_ptr_array_index(parties, i));
+        g_string_append(t, "\r\n");
+    }
+    g_ptr_array_free(parties, TRUE);
+    return t;
+}
+
+static void rfc5322_date(GString *out)
+{
+    GDateTime *now = g_date_time_new_now_local();
+    char *d = g_date_time_format(now, "%a, %d %b %Y %H:%M:%S %z");
+    g_string_append(out, d);
+    g_free(d);
+    g_date_time_unref(now);
+}
+
+sjm_report *sjm_report_build(const sjm_config *cfg, const sjm_txn *txn,
+                             const GPtrArray *mailboxes, char **error)
+{
+    *error = NULL;
+    if (txn->body == NULL || txn->body_failed) {
+        *error = g_strdup("the original body was not kept, so no journal report can carry it");
+        return NULL;
+    }
+    sjm_report *r = g_new0(sjm_report, 1);
+    r->message_id = stable_id(txn);
+    char *boundary = random_boundary();
+    GString *env = envelope_text(cfg, txn);
+
+    GString *h = g_string_new(SJM_REPORT_HEADER ": \r\n");
+    g_string_append_printf(h, "Message-ID: %s\r\nDate: ", r->message_id);
+    rfc5322_date(h);
+    g_string_append_printf(h, "\r\nFrom: Journal <MAILER-DAEMON@%s>\r\nTo: ", g_get_host_name());
+    for (guint i = 0; i < mailboxes->len; i++)
+        g_string_append_printf(h, "%s<%s>", i ? ", " : "", (char *)g_ptr_array_index(mailboxes, i));
+    g_string_append(h, "\r\nSubject: ");
+    append_value(h, sjm_txn_header(txn, "Subject"));
+    g_string_append_printf(h, "\r\nAuto-Submitted: auto-generated\r\n"
+                              "MIME-Version: 1.0\r\n"
+                              "Content-Type: multipart/mixed; boundary=\"%s\"\r\n\r\n"
+                              "This is an envelope journal report.\r\n\r\n"
+                              "--%s\r\n"
+                              "Content-Type: text/plain; charset=UTF-8\r\n"
+                              "Content-Transfer-Encoding: %s\r\n\r\n",
+                           boundary, boundary, is_8bit(env->str, env->len) ? "8bit" : "7bit");
+    g_string_append_len(h, env->str, (gssize)env->len);
+    g_string_append_printf(h, "\r\n--%s\r\n"
+                              "Content-Type: message/rfc822\r\n"
+                              "Content-Transfer-Encoding: 8bit\r\n"
+                              "Content-Disposition: attachment\r\n\r\n", boundary);
+    g_string_free(env, TRUE);
+    r->head = h;
+    r->orig_headers = sjm_render_headers(txn->headers, NULL);
+    /* The original may end without a line break; the boundary needs one. */
+    r->tail = g_string_new(NULL);
+    g_string_printf(r->tail, "\r\n--%s--\r\n", boundary);
+    g_free(boundary);
+
+    r->pieces[0] = (sjm_piece){.data = (const guchar *)r->head->str, .len = r->head->len};
+    r->pieces[1] = (sjm_piece){.data = (const guchar *)r->orig_headers->str,
+                               .len = r->orig_headers->len};
+    r->pieces[2] = (sjm_piece){.spool = txn->body};
+    r->pieces[3] = (sjm_piece){.data = (const guchar *)r->tail->str, .len = r->tail->len};
+    r->n_pieces = 4;
+    return r;
+}
+
+const sjm_piece *sjm_report_pieces(const sjm_report *r, guint *n_pieces)
+{
+    *n_pieces = r->n_pieces;
+    return r->pieces;
+}
+
+const char *sjm_report_message_id(const sjm_report *r)
+{
+    return r->message_id;
+}
+
+void sjm_report_free(sjm_report *r)
+{
+    if (r == NULL)
+        return;
+    g_string_free(r->head, TRUE);
+    g_string_free(r->orig_headers, TRUE);
+    g_string_free(r->tail, TRUE);
+    g_free(r->message_id);
+    g_free(r);
+}
