@@ -5,17 +5,21 @@
  * Input: byte 0 chooses the policy (bit 0: strip instead of preserve,
  * bit 1: strip_attached_messages, bit 2: null sender, bit 3: a second
  * recipient, carol, who keeps signatures under the strip policies, so
- * "mixed = preserve" decides); the rest is the
- * message as the MTA would hand it over (LF or CRLF).  The header is split
- * into fields the way the milter protocol delivers them, the body goes
- * through the same spool, and the core decides, as in a live transaction.
- * Journaling is on in every configuration.
+ * "mixed = preserve" decides; bits 4-6: the MTA refuses to add
+ * recipients / to change header fields / to replace the body); the rest
+ * is the message as the MTA would hand it over (LF or CRLF).  It goes
+ * through the session layer (session.h) exactly as the milter callbacks
+ * drive it, header field by field and the body in chunks, into the
+ * in-memory MTA (mta_file.h), which is then written out as it would be
+ * delivered.  Journaling is on in every configuration.
  *
  * Besides crashes, leaks and undefined behaviour, the target aborts on
- * a broken contract: a verdict without summary fields, a journal
- * decision "added:" without the recipient added, a replacement body in
- * preserve mode, a rejection of a message whose recipients were
- * accepted.
+ * a broken contract: no summary line; a message accepted with
+ * journal=added: whose journal recipient the MTA does not hold (a
+ * journal copy into the void); a replaced body in preserve mode or in
+ * the written message not matching; a rejection of a message whose
+ * recipients were accepted; an accepted message from a real sender that
+ * is neither journaled nor a genuine read report.
  *
  * Built twice: with clang -fsanitize=fuzzer,address,undefined by
  * tests/fuzz/run.sh, and with any compiler against replay.c, which
@@ -26,7 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "core.h"
+#include "session.h"
+#include "mta_file.h"
 
 #define ENSURE(cond) do { if (!(cond)) { \
     fprintf(stderr, "fuzz_txn: contract broken: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
@@ -34,16 +39,17 @@
 
 static sjm_config *configs[4];
 
-/* Read a replacement body to the end, as the MTA would. */
-static void drain_spool(sjm_spool *s)
+/* The body as an MTA hands it to the milter: CRLF line ends. */
+static GString *to_crlf(const guchar *data, gsize len)
 {
-    char buf[8192];
-    guint64 off = 0;
-    gssize n;
+    GString *out = g_string_sized_new(len + len / 16);
 
-    while ((n = sjm_spool_read(s, &off, buf, sizeof buf)) > 0)
-        ;
-    ENSURE(n == 0 && off == sjm_spool_size(s));
+    for (gsize i = 0; i < len; i++) {
+        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+            g_string_append_c(out, '\r');
+        g_string_append_c(out, (char)data[i]);
+    }
+    return out;
 }
 
 static sjm_config *load_config(const char *text)
@@ -89,11 +95,21 @@ static void init_configs(void)
         configs[i] = load_config(texts[i]);
 }
 
-/* Header fields of DATA[0..LEN) into TXN; returns the offset of the body. */
-static gsize split_header(const guchar *data, gsize len, sjm_txn *txn)
+/*
+ * Header fields of DATA[0..LEN) into the session and the MTA; returns the
+ * offset of the body.  Folded lines are joined with "\n", as Postfix
+ * hands them to a milter.
+ */
+static gsize split_header(const guchar *data, gsize len, sjm_session *s, sjm_mta_file *m)
 {
-    gsize pos = 0;
+    gsize pos = 0, field_at = 0;
     GString *name = NULL, *value = NULL;
+
+#define FLUSH() do { if (name) { \
+        char *raw = g_strndup((const char *)data + field_at, pos - field_at); \
+        sjm_mta_file_add_original_header(m, name->str, value->str, raw); \
+        sjm_session_header(s, name->str, value->str); \
+        g_free(raw); g_string_free(name, TRUE); g_string_free(value, TRUE); name = NULL; } } while (0)
 
     while (pos < len) {
         const guchar *nl = memchr(data + pos, '\n', len - pos);
@@ -103,8 +119,9 @@ static gsize split_header(const guchar *data, gsize len, sjm_txn *txn)
         if (content > pos && data[content - 1] == '\r')
             content--;
         if (content == pos) {           /* the empty line */
+            FLUSH();
             pos = next;
-            break;
+            return pos;
         }
         if ((data[pos] == ' ' || data[pos] == '\t') && name) {
             g_string_append_c(value, '\n');
@@ -115,11 +132,8 @@ static gsize split_header(const guchar *data, gsize len, sjm_txn *txn)
         const guchar *colon = memchr(data + pos, ':', content - pos);
         if (!colon || colon == data + pos)
             break;                      /* not a field: the body starts here */
-        if (name) {
-            sjm_txn_add_header(txn, name->str, value->str);
-            g_string_free(name, TRUE);
-            g_string_free(value, TRUE);
-        }
+        FLUSH();
+        field_at = pos;
         name = g_string_new_len((const char *)data + pos, colon - (data + pos));
         const guchar *v = colon + 1;
         while (v < data + content && (*v == ' ' || *v == '\t'))
@@ -127,12 +141,17 @@ static gsize split_header(const guchar *data, gsize len, sjm_txn *txn)
         value = g_string_new_len((const char *)v, data + content - v);
         pos = next;
     }
-    if (name) {
-        sjm_txn_add_header(txn, name->str, value->str);
-        g_string_free(name, TRUE);
-        g_string_free(value, TRUE);
-    }
+    FLUSH();
+#undef FLUSH
     return pos;
+}
+
+static gboolean has_rcpt(const sjm_mta_file *m, const char *addr)
+{
+    for (guint i = 0; i < m->rcpts->len; i++)
+        if (strstr(g_ptr_array_index(m->rcpts, i), addr))
+            return TRUE;
+    return FALSE;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -143,60 +162,62 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     guint8 sel = data[0];
     gboolean strip = sel & 1;
     sjm_config *cfg = configs[sel & 3];
-    sjm_txn *txn = sjm_txn_new();
-    sjm_verdict *v = sjm_verdict_new();
+    sjm_client client = {"192.0.2.1", NULL};
+    sjm_mta_file *m = sjm_mta_file_new();
+    sjm_outcome out = {0};
 
     data++;
     size--;
-    g_free(txn->client_addr);
-    txn->client_addr = g_strdup("192.0.2.1");
-    txn->client_trusted = FALSE;
-    g_free(txn->queue_id);
-    txn->queue_id = g_strdup("FUZZ");
-    sjm_txn_set_sender(txn, (sel & 4) ? "<>" : "<alice@corp.example>");
-    ENSURE(sjm_core_check_rcpt(cfg, txn, "<bob@example.com>") == NULL);
-    sjm_txn_add_rcpt(txn, "<bob@example.com>");
+    m->esmtp_args = TRUE;
+    if (sel & 16)
+        m->refuse |= SJM_MTA_REFUSE_ADD_RCPT;
+    if (sel & 32)
+        m->refuse |= SJM_MTA_REFUSE_HEADER;
+    if (sel & 64)
+        m->refuse |= SJM_MTA_REFUSE_BODY;
+    sjm_session *s = sjm_session_new(cfg, &client, (sel & 4) ? "<>" : "<alice@corp.example>");
+    sjm_session_set_queue_id(s, "FUZZ");
+    ENSURE(sjm_session_rcpt(s, "<bob@example.com>") == NULL);
+    sjm_mta_file_add_original_rcpt(m, "<bob@example.com>");
     if (sel & 8) {
-        ENSURE(sjm_core_check_rcpt(cfg, txn, "<carol@corp.example>") == NULL);
-        sjm_txn_add_rcpt(txn, "<carol@corp.example>");
+        ENSURE(sjm_session_rcpt(s, "<carol@corp.example>") == NULL);
+        sjm_mta_file_add_original_rcpt(m, "<carol@corp.example>");
     }
-    gsize body_at = split_header(data, size, txn);
+    gsize body_at = split_header(data, size, s, m);
 
-    if (sjm_core_wants_body(cfg, txn)) {
-        txn->body = sjm_spool_new();
-        /* In chunks, as libmilter hands it over. */
-        for (gsize off = body_at; off < size && !txn->body_failed; off += 65535)
-            if (!sjm_spool_append(txn->body, data + off, MIN((gsize)65535, size - off)))
-                txn->body_failed = TRUE;
-    }
-    sjm_core_finish(cfg, txn, v);
+    GString *body = to_crlf(data + body_at, size - body_at);
+    ENSURE(sjm_mta_file_add_original_body(m, body->str, body->len));
+    gboolean want = sjm_session_eoh(s);
+    /* In the chunks libmilter uses, as received (the session makes CRLF). */
+    for (gsize off = body_at; want && off < size; off += 65535)
+        want = sjm_session_body(s, data + off, MIN((gsize)65535, size - off));
+    sjm_session_eom(s, &sjm_mta_file_ops, m, &out);
 
-    ENSURE(v->signature != NULL && v->journal != NULL);
-    ENSURE(v->action != SJM_ACTION_REJECT);
-    if (v->action == SJM_ACTION_CONTINUE) {
-        /* Preserve, or a recipient who keeps signatures (mixed = preserve). */
+    ENSURE(out.summary != NULL && strstr(out.summary, "signature=") && strstr(out.summary, "journal="));
+    ENSURE(out.action != SJM_ACTION_REJECT);
+    if (out.action == SJM_ACTION_CONTINUE) {
         if (!strip || (sel & 8))
-            ENSURE(v->new_body == NULL);
-        if (g_str_has_prefix(v->journal, "added:")) {
-            gboolean found = FALSE;
-            for (guint i = 0; i < v->rcpt_adds->len; i++) {
-                const sjm_rcpt_add *r = g_ptr_array_index(v->rcpt_adds, i);
-                if (strcmp(r->addr, "journal@archive.example") == 0)
-                    found = TRUE;
-            }
-            ENSURE(found);
-        }
-        /* With a real sender only a genuine read report escapes the journal. */
+            ENSURE(m->new_body == NULL);
+        if (strstr(out.summary, "journal=added:"))
+            ENSURE(has_rcpt(m, "journal@archive.example"));
         if (!(sel & 4))
-            ENSURE(g_str_has_prefix(v->journal, "added:")
-                   || strcmp(v->journal, "skipped:system:read-report") == 0);
-        if (v->new_body)
-            drain_spool(v->new_body);
+            ENSURE(strstr(out.summary, "journal=added:")
+                   || strstr(out.summary, "journal=skipped:system:read-report"));
+        char *written = NULL;
+        size_t wlen = 0;
+        FILE *f = open_memstream(&written, &wlen);
+        ENSURE(sjm_mta_file_write(m, f, TRUE));
+        fclose(f);
+        /* Unchanged body: the delivered message ends with the bytes received. */
+        if (m->new_body == NULL)
+            ENSURE(wlen >= body->len && memcmp(written + wlen - body->len, body->str, body->len) == 0);
+        free(written);
+    } else {
+        ENSURE(out.action == SJM_ACTION_TEMPFAIL && out.reply_code && out.reply_code[0] == '4');
     }
-    char *line = sjm_core_summary(txn, v, 0);
-    ENSURE(line && strstr(line, "journal=") != NULL);
-    g_free(line);
-    sjm_txn_free(txn);
-    sjm_verdict_free(v);
+    g_string_free(body, TRUE);
+    sjm_outcome_clear(&out);
+    sjm_session_free(s);
+    sjm_mta_file_free(m);
     return 0;
 }

@@ -58,7 +58,9 @@ for t in $targets; do
     ls "$work/$t"/crash-* "$work/$t"/leak-* "$work/$t"/timeout-* "$work/$t"/oom-* 2>/dev/null || echo "no crash, leak, timeout or oom for $t"
     # Keep the saved corpus small: only inputs that add coverage.
     mkdir -p "$work/$t/merged"
-    "$work/bin/fuzz_$t" -merge=1 -max_len=262144 "$work/$t/merged" "$src/tests/fuzz/corpus/$t" "$work/$t/new" >"$work/$t/merge.log" 2>&1
+    # Inputs over 16 KB (txn) / 4 KB (config) are cut: the saved corpus stays small.
+    maxlen=16384; [ "$t" = config ] && maxlen=4096
+    "$work/bin/fuzz_$t" -merge=1 -max_len=$maxlen "$work/$t/merged" "$src/tests/fuzz/corpus/$t" "$work/$t/new" >"$work/$t/merge.log" 2>&1
     rm -rf "${src:?}/tests/fuzz/corpus/$t" && mv "$work/$t/merged" "$src/tests/fuzz/corpus/$t"
     echo "saved corpus for $t: $(ls "$src/tests/fuzz/corpus/$t" | wc -l) inputs, $(du -sk "$src/tests/fuzz/corpus/$t" | cut -f1) KB"
 done
