@@ -72,6 +72,12 @@ def main():
         with lock:
             st[key] += n
 
+    plock = threading.Lock()
+
+    def say(text):
+        with plock:
+            print(text, flush=True)
+
     def slowest(t0):
         with lock:
             st["slowest_ms"] = max(st["slowest_ms"], int((time.time() - t0) * 1000))
@@ -122,7 +128,7 @@ def main():
                     with lock:
                         replies[e.smtp_code] += 1
                     text = e.smtp_error.decode(errors="replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
-                    print(f"{a.prefix}-{i}: attempt {attempts} {phase}: {e.smtp_code} {text}", flush=True)
+                    say(f"{a.prefix}-{i}: attempt {attempts} {phase}: {e.smtp_code} {text}")
                     # As an MTA does: give up this session and come back on
                     # a new one.  (Postfix never reconnects a failed milter
                     # within a session: it answers 4xx until the client
@@ -137,7 +143,7 @@ def main():
                         break
                     note("tempfail_replies")
                 except (OSError, smtplib.SMTPException) as e:
-                    print(f"{a.prefix}-{i}: attempt {attempts} {phase}: connection: {e}", flush=True)
+                    say(f"{a.prefix}-{i}: attempt {attempts} {phase}: connection: {e}")
                     note("conn_errors")
                     if phase == "sent":
                         note("uncertain")
@@ -147,7 +153,7 @@ def main():
                         pass
                     smtp = None
                 if time.time() > deadline:
-                    print(f"{a.prefix}-{i}: gave up after {attempts} attempts", flush=True)
+                    say(f"{a.prefix}-{i}: gave up after {attempts} attempts")
                     note("failed")
                     break
                 time.sleep(a.pause)
