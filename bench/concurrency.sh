@@ -43,7 +43,8 @@ run_cell() {   # KIND SIZE SESSIONS MESSAGES
         kill "$sampler" 2>/dev/null
         threads=$(sort -n "$work/threads" | tail -n 1)
         own=$(grep -o ' time=[0-9.]*ms' "$(e2e_filter_log)" | tr -dc '0-9.\n' | sort -g |
-            awk '{a[NR]=$1} END {if (NR) printf "own_p50_ms=%s own_p99_ms=%s", a[int(NR*0.5)+1>NR?NR:int(NR*0.5)+1], a[int(NR*0.99)+1>NR?NR:int(NR*0.99)+1]}')
+            awk 'function at(p,  i) { i = int(NR * p) + 1; if (i > NR) i = NR; return a[i] }
+                 {a[NR] = $1} END {if (NR) printf "own_p50_ms=%s own_p99_ms=%s", at(0.5), at(0.99)}')
         echo "$line peak_rss_kb=$hwm max_threads=${threads:-?} $own"
     ) 2>/dev/null | tail -n 1
 }
