@@ -68,6 +68,9 @@ e2e_check "no large message was delivered while the disk was full" \
 grep -m 1 'attempt [0-9]* sent: 4' "$work/big.out" | sed 's/^/# client saw: /'
 grep -m 1 'action=tempfail' "$(e2e_filter_log)" | sed 's/^/# filter logged: /'
 e2e_check "the filter logged the tempfail as an internal error" grep -q 'signature=error .*action=tempfail' "$(e2e_filter_log)"
+grep -m 1 'cannot store the message body' "$(e2e_filter_log)" | sed 's/^/# filter logged: /'
+e2e_check "... and why: no space left on the spool device" \
+    grep -q 'cannot store the message body: No space left on device' "$(e2e_filter_log)"
 
 # Space returns.
 rm -f "$spool/filler"
