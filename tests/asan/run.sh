@@ -26,6 +26,7 @@ make -j"$(nproc)" >build.out 2>&1 || { tail -n 40 build.out; echo "FAIL: sanitiz
 units=$(cd "$abs_top_srcdir" && ls tests/unit/test_*.c | sed 's/\.c$//' | tr '\n' ' ')
 scripts="tests/config/run.sh tests/inspect/run.sh"
 grep -q "tests/smime/corpus.sh" "$abs_top_srcdir/Makefile.am" && scripts="$scripts tests/smime/corpus.sh"
+grep -q "tests/fuzz/replay.sh" "$abs_top_srcdir/Makefile.am" && scripts="$scripts tests/fuzz/replay.sh"
 make check TESTS="$units $scripts" >check.out 2>&1
 status=$?
 grep -E '^(PASS|FAIL|ERROR|XFAIL|SKIP):|^# ' check.out

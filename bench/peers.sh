@@ -1,0 +1,106 @@
+#!/bin/bash
+# bench/peers.sh - our filter beside real peers doing the same job, through
+# a real Postfix, in one run on one machine (SPEC 7):
+#   noop+bcc    Postfix + a milter that does nothing (bench/noop_milter.c)
+#               + always_bcc = the journal mailbox: the same two deliveries
+#               per message as journaling, so the fair baseline
+#   journal     our filter: journal recipient added, signatures preserved
+#   strip       our filter: journal recipient added, signatures stripped
+#   mimedefang  MIMEDefang 3.3 (milter + multiplexor + Perl workers) with
+#               bench/mimedefang-filter.pl: drops pkcs7-signature parts,
+#               rebuilds the message, add_recipient(journal)
+# on three kinds of traffic: plain (4 KB text), signed (Thunderbird's
+# detached-signature message), mixed (half and half, sent at once).
+# For each: messages per second that smtp-source got accepted, and the
+# filter's own CPU time per message (utime+stime from /proc/PID/stat;
+# MIMEDefang: the milter, the multiplexor and every Perl worker, live or
+# reaped).  Then the ratios the targets name.  Delivery goes to Postfix's
+# discard transport.  Prints figures; asserts nothing.
+#   usage (root, from a built tree): bench/peers.sh [MESSAGES] [SESSIONS]
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+export abs_top_srcdir=$top
+SJM_BIN=${SJM_BIN:-$top/_build/smime-journal-milter}
+messages=${1:-1000}
+sessions=${2:-10}
+corpus=$top/../shared/corpus/thunderbird
+[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
+[ -x "$SJM_BIN" ] || { echo "build first: no $SJM_BIN"; exit 1; }
+for p in mimedefang libnet-dns-perl bc; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+        || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null
+done
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+gcc -O2 -Wall -Wextra -o "$work/noop_milter" "$top/bench/noop_milter.c" -lmilter -lpthread || exit 1
+printf '[journal]\nrecipient = journal@archive.example\n' >"$work/journal.conf"
+printf '[signatures]\naction = strip\n[journal]\nrecipient = journal@archive.example\n' >"$work/strip.conf"
+awk '{ sub(/\r$/, ""); print }' "$corpus/alice.dsig.SHA256.multipart.eml" >"$work/signed.eml"
+hz=$(getconf CLK_TCK)
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# CPU ticks of everything that filters: one process, or MIMEDefang's three kinds.
+filter_ticks() {
+    local dir=$1 pid=$2 t=0 c mux
+    if [ -f "$dir/milter/mux.pid.bench" ]; then
+        mux=$(cat "$dir/milter/mux.pid.bench")
+        t=$(( $(ticks "$(cat "$dir/milter/md.pid.bench")") + $(awk '{print $14 + $15 + $16 + $17}' "/proc/$mux/stat") ))
+        for c in $(pgrep -P "$mux"); do t=$((t + $(ticks "$c"))); done
+    else
+        t=$(ticks "$pid")
+    fi
+    echo "$t"
+}
+
+run_one() {   # KIND TRAFFIC -> "msgs/s cpu_ms_per_msg accepted"
+    local kind=$1 traffic=$2 bin=$SJM_BIN conf=$work/journal.conf extra="virtual_transport = discard"
+    case $kind in
+        noop+bcc) bin=$work/noop_milter; extra="$extra\nalways_bcc = journal@archive.example" ;;
+        strip) conf=$work/strip.conf ;;
+        mimedefang) bin=$top/bench/mimedefang-run.sh ;;
+    esac
+    (
+        . "$top/tests/lib/e2e.sh"
+        SJM_BIN=$bin E2E_EXTRA_MAIN_CF=$extra e2e_start "$conf" >/dev/null
+        sleep 1
+        local t0 t1 c0 c1 half=$((messages / 2)) s2=$((sessions / 2))
+        c0=$(filter_ticks "$E2E_DIR" "$E2E_FILTER_PID")
+        t0=$(date +%s.%N)
+        case $traffic in
+            plain) smtp-source -c -s "$sessions" -m "$messages" -l 4096 -f alice@corp.example -t bob@example.com "127.0.0.1:$E2E_PORT" ;;
+            signed) smtp-source -c -s "$sessions" -m "$messages" -F "$work/signed.eml" -f alice@corp.example -t bob@example.com "127.0.0.1:$E2E_PORT" ;;
+            mixed)
+                smtp-source -c -s "$s2" -m "$half" -l 4096 -f alice@corp.example -t bob@example.com "127.0.0.1:$E2E_PORT" &
+                smtp-source -c -s "$s2" -m "$((messages - half))" -F "$work/signed.eml" -f alice@corp.example -t bob@example.com "127.0.0.1:$E2E_PORT"
+                wait "$!" ;;
+        esac >/dev/null 2>&1
+        t1=$(date +%s.%N)
+        e2e_wait_idle 300 >/dev/null
+        c1=$(filter_ticks "$E2E_DIR" "$E2E_FILTER_PID")
+        accepted=$(grep -c 'postfix/cleanup.*message-id=' "$(e2e_postfix_log)")
+        echo "$(echo "$messages / ($t1 - $t0)" | bc -l) $(echo "($c1 - $c0) * 1000 / $hz / $messages" | bc -l) $accepted"
+    ) 2>/dev/null | tail -n 1
+}
+
+kinds="noop+bcc journal strip mimedefang"
+declare -A rate cpu
+printf '%-10s %-7s %9s %14s %9s\n' kind traffic "msgs/s" "cpu_ms/msg" accepted
+for traffic in plain signed mixed; do
+    for kind in $kinds; do
+        read -r r c a < <(run_one "$kind" "$traffic")
+        rate[$kind.$traffic]=$r
+        cpu[$kind.$traffic]=$c
+        printf '%-10s %-7s %9.1f %14.3f %9s\n' "$kind" "$traffic" "$r" "$c" "$a"
+    done
+done
+echo
+ratio() { echo "scale=3; $1 / $2" | bc -l; }
+for traffic in plain signed mixed; do
+    echo "$traffic:"
+    printf '  throughput journal/noop+bcc = %s (target >= 0.97)\n' "$(ratio "${rate[journal.$traffic]}" "${rate[noop+bcc.$traffic]}")"
+    printf '  throughput strip/noop+bcc   = %s (target >= 0.90 on signed)\n' "$(ratio "${rate[strip.$traffic]}" "${rate[noop+bcc.$traffic]}")"
+    printf '  throughput strip/mimedefang = %s (target >= 10)\n' "$(ratio "${rate[strip.$traffic]}" "${rate[mimedefang.$traffic]}")"
+    printf '  cpu/msg mimedefang/strip    = %s (target >= 10)\n' "$(ratio "${cpu[mimedefang.$traffic]}" "${cpu[strip.$traffic]}")"
+    printf '  cpu/msg journal/noop        = %s (target <= 1.25)\n' "$(ratio "${cpu[journal.$traffic]}" "${cpu[noop+bcc.$traffic]}")"
+    printf '  cpu/msg strip/noop          = %s (target <= 2)\n' "$(ratio "${cpu[strip.$traffic]}" "${cpu[noop+bcc.$traffic]}")"
+done
