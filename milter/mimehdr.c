@@ -271,7 +271,9 @@ const char *sjm_content_type_param(const sjm_content_type *ct, const char *name)
 guint sjm_content_type_param_count(const sjm_content_type *ct, const char *name)
 {
     guint n = 0;
-    for (guint i = 0; ct->params != NULL && i < ct->params->len; i++)
-        n += g_ascii_strcasecmp(((sjm_mime_param *)g_ptr_array_index(ct->params, i))->name, name) == 0;
+    for (guint i = 0; ct->params != NULL && i < ct->params->len; i++) {
+        sjm_mime_param *m = g_ptr_array_index(ct->params, i);
+        n += g_ascii_strcasecmp(m->name, name) == 0;
+    }
     return n;
 }

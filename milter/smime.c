@@ -122,8 +122,8 @@ static gboolean signature_part_ok(ctx *c, node *sig)
         return FALSE;
     }
     gboolean too_big;
-    GByteArray *der = smime_decode_body(sig, sjm_mimehdr_field_value(sig->fields, "Content-Transfer-Encoding"),
-                                  SIG_PART_MAX, &too_big);
+    const char *cte = sjm_mimehdr_field_value(sig->fields, "Content-Transfer-Encoding");
+    GByteArray *der = smime_decode_body(sig, cte, SIG_PART_MAX, &too_big);
     if (der == NULL) {
         if (too_big)
             smime_set_malformed(c, "oversized signature part");
@@ -154,8 +154,8 @@ static void scan_signed(ctx *c, node *n, const ctinfo *ct, guint depth, gboolean
     }
     if (parts->len != 2 || !closed) {
         smime_set_malformed(c, parts->len < 2 ? "multipart/signed without a signature part"
-                                        : !closed ? "multipart/signed without close delimiter"
-                                                  : "multipart/signed with more than two parts");
+                               : !closed ? "multipart/signed without close delimiter"
+                                         : "multipart/signed with more than two parts");
         g_array_free(parts, TRUE);
         return;
     }
@@ -175,9 +175,10 @@ static void scan_signed(ctx *c, node *n, const ctinfo *ct, guint depth, gboolean
     node *content = scan_entity(c, n->s, p1.start, p1.end, depth + 1, FALSE, frozen, "text/plain");
     g_string_truncate(c->path, mark);
     if (content != NULL) {
+        const char *sig_cte = sjm_mimehdr_field_value(sig->fields, "Content-Transfer-Encoding");
         sigref r = {
             .detached = TRUE, .path = c->path->str, .top_level = depth == 0,
-            .blob = sig, .blob_cte = sjm_mimehdr_field_value(sig->fields, "Content-Transfer-Encoding"),
+            .blob = sig, .blob_cte = sig_cte,
             .content = n->s, .content_start = p1.start, .content_end = p1.end,
         };
         found_signature(c, &r);

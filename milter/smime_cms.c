@@ -275,7 +275,8 @@ static cms_take take_in_memory(node *n, const char *cte, sjm_spool *sink)
         CMS_ContentInfo_free(cms);
         return CMS_NO_CONTENT;
     }
-    gboolean ok = sjm_spool_append(sink, ASN1_STRING_get0_data(*pos), (gsize)ASN1_STRING_length(*pos));
+    gboolean ok = sjm_spool_append(sink, ASN1_STRING_get0_data(*pos),
+                                   (gsize)ASN1_STRING_length(*pos));
     CMS_ContentInfo_free(cms);
     if (!ok) {
         n->s->io_error = TRUE;
