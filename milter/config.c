@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "config_int.h"
+#include "verify.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -287,6 +288,7 @@ void sjm_config_unref(sjm_config *c)
         return;
     for (const sjm_config_key *k = sjm_config_keys; k->section; k++)
         sjm_key_types[k->type].free((char *)c + k->offset);
+    sjm_trust_free(c->verify_trust);
     g_strfreev(c->values);
     g_strfreev(c->warnings);
     g_free(c->path);
