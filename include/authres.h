@@ -12,7 +12,10 @@
 #ifndef SJM_AUTHRES_H
 #define SJM_AUTHRES_H
 
+#include <stdio.h>      /* config.h uses FILE */
 #include <glib.h>
+#include "config.h"
+#include "txn.h"
 #include "verify.h"
 
 #define SJM_AUTHRES_FIELD "Authentication-Results"
@@ -35,5 +38,17 @@ gboolean sjm_authres_claims(const char *value, const char *authserv_id);
 
 /* VALUE as an RFC 2045 token if it is one, else as a quoted-string. */
 char *sjm_authres_quote(const char *value);
+
+/*
+ * The header work of [verify] for one message, into V: first the header
+ * firewall - every Authentication-Results field that claims our
+ * authserv-id is deleted unless the client is trusted
+ * (txn->client_trusted) - then one field per result of RESULTS
+ * (sjm_verify_result*, may be NULL) inserted at the very top in document
+ * order, and the log fields verify=, verify_reason=, verify_signer=,
+ * verify_from= and authres_removed=.
+ */
+void sjm_authres_apply(const sjm_config *cfg, const sjm_txn *txn,
+                       const GPtrArray *results, sjm_verdict *v);
 
 #endif

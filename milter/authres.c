@@ -4,6 +4,7 @@
  * firewall uses.  Interface and contract: authres.h.
  */
 #include <string.h>
+#include <gmime/gmime.h>
 #include "authres.h"
 
 /* Folded lines stay under this many characters where a break is possible. */
@@ -141,4 +142,102 @@ gboolean sjm_authres_claims(const char *value, const char *authserv_id)
     gboolean same = id->len > 0 && g_ascii_strcasecmp(id->str, authserv_id) == 0;
     g_string_free(id, TRUE);
     return same;
+}
+
+/* ------------------------------------------------------ header edits */
+
+/* Does ADDR appear among the mailboxes of the From: field? */
+static gboolean from_has(const sjm_txn *txn, const char *addr)
+{
+    const char *from = sjm_txn_header(txn, "From");
+    if (from == NULL || addr == NULL)
+        return FALSE;
+    gboolean found = FALSE;
+    InternetAddressList *list = internet_address_list_parse(NULL, from);
+    for (int i = 0; list != NULL && i < internet_address_list_length(list) && !found; i++) {
+        InternetAddress *a = internet_address_list_get_address(list, i);
+        if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+            const char *m = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+            found = m != NULL && g_ascii_strcasecmp(m, addr) == 0;
+        }
+    }
+    if (list != NULL)
+        g_object_unref(list);
+    return found;
+}
+
+/* One log token from free text: no spaces, never empty. */
+static void add_list(GString *s, const char *item)
+{
+    if (s->len > 0)
+        g_string_append_c(s, ',');
+    for (const char *p = item != NULL && *item ? item : "-"; *p; p++)
+        g_string_append_c(s, (*p == ' ' || *p == ',' || *p == '=' || (guchar)*p < ' ') ? '_' : *p);
+}
+
+void sjm_authres_apply(const sjm_config *cfg, const sjm_txn *txn,
+                       const GPtrArray *results, sjm_verdict *v)
+{
+    /* The firewall.  Highest occurrence first, so the lower indexes stay
+     * right whether or not the MTA renumbers after a delete; before our
+     * own fields are inserted, so no index ever points at one of ours. */
+    if (!txn->client_trusted && txn->headers != NULL) {
+        int count = 0, removed = 0;
+        for (guint i = 0; i < txn->headers->len; i++) {
+            const sjm_header *h = g_ptr_array_index(txn->headers, i);
+            if (g_ascii_strcasecmp(h->name, SJM_AUTHRES_FIELD) == 0)
+                count++;
+        }
+        for (guint i = txn->headers->len; i > 0 && count > 0; i--) {
+            const sjm_header *h = g_ptr_array_index(txn->headers, i - 1);
+            if (g_ascii_strcasecmp(h->name, SJM_AUTHRES_FIELD) != 0)
+                continue;
+            if (sjm_authres_claims(h->value, cfg->authserv_id)) {
+                sjm_verdict_add_header(v, SJM_HDR_CHANGE, count, h->name, NULL);
+                removed++;
+            }
+            count--;
+        }
+        if (removed > 0) {
+            char *n = g_strdup_printf("%d", removed);
+            sjm_verdict_add_extra(v, "authres_removed", n);
+            g_free(n);
+        }
+    }
+
+    guint n = results != NULL ? results->len : 0;
+    if (n == 0) {
+        gboolean skipped = v->signature != NULL && strcmp(v->signature, "skipped") == 0;
+        gboolean malformed = v->signature != NULL && strcmp(v->signature, "malformed") == 0;
+        sjm_verdict_add_extra(v, "verify", skipped ? "skipped" : malformed ? "malformed" : "none");
+        return;
+    }
+    /* Each inserted at the top: the last first, so they read in order. */
+    for (guint i = n; i > 0; i--) {
+        const sjm_verify_result *r = g_ptr_array_index(results, i - 1);
+        char *value = sjm_authres_smime(cfg->authserv_id, r);
+        sjm_verdict_add_header(v, SJM_HDR_INSERT, 0, SJM_AUTHRES_FIELD, value);
+        g_free(value);
+    }
+    GString *codes = g_string_new(NULL), *reasons = g_string_new(NULL),
+            *signers = g_string_new(NULL), *parts = g_string_new(NULL);
+    gboolean any_signer = FALSE, from_match = FALSE;
+    for (guint i = 0; i < n; i++) {
+        const sjm_verify_result *r = g_ptr_array_index(results, i);
+        add_list(codes, sjm_verify_code_name(r->code));
+        add_list(reasons, r->reason);
+        add_list(signers, r->identifier);
+        add_list(parts, r->part);
+        any_signer = any_signer || r->identifier != NULL;
+        from_match = from_match || from_has(txn, r->identifier);
+    }
+    sjm_verdict_add_extra(v, "verify", codes->str);
+    sjm_verdict_add_extra(v, "verify_reason", reasons->str);
+    sjm_verdict_add_extra(v, "verify_part", parts->str);
+    sjm_verdict_add_extra(v, "verify_signer", signers->str);
+    sjm_verdict_add_extra(v, "verify_from", !any_signer ? "unknown" : from_match ? "match" : "mismatch");
+    g_string_free(codes, TRUE);
+    g_string_free(reasons, TRUE);
+    g_string_free(signers, TRUE);
+    g_string_free(parts, TRUE);
 }

@@ -25,6 +25,8 @@
 #include <string.h>
 #include <openssl/objects.h>
 #include "smime_int.h"
+#include "authres.h"
+#include "verify.h"
 
 /* --------------------------------------------------------------- tree */
 
@@ -83,19 +85,20 @@ static gsize path_enter(ctx *c, guint i)
 
 /*
  * Every signature the scan accepts as S/MIME structure comes here, its
- * signed content scanned and sound.  The CMS verification hook goes
- * here (see sigref in smime_int.h); nothing is verified yet.
+ * signed content scanned and sound, and is verified before anything is
+ * stripped ([verify]).  TRUE when on_invalid = strip wants it gone.
  */
-static void found_signature(ctx *c, const sigref *r)
+static gboolean found_signature(ctx *c, const sigref *r)
 {
-    (void)c;
-    (void)r;
+    return smime_verify_found(c, r);
 }
 
-/* The signed entity N, of KIND, stands for CONTENT: stripped or kept. */
-static void accept_signature(ctx *c, node *n, nkind kind, node *content, gboolean frozen)
+/* The signed entity N, of KIND, stands for CONTENT: stripped (for this
+ * message's recipients, or as invalid: DROP) or kept. */
+static void accept_signature(ctx *c, node *n, nkind kind, node *content, gboolean frozen,
+                             gboolean drop)
 {
-    if (c->strip && !frozen) {
+    if ((c->strip || drop) && !frozen) {
         n->strip = TRUE;
         n->changed = TRUE;
         if (kind == N_SIGNED)
@@ -181,8 +184,8 @@ static void scan_signed(ctx *c, node *n, const ctinfo *ct, guint depth, gboolean
             .blob = sig, .blob_cte = sig_cte,
             .content = n->s, .content_start = p1.start, .content_end = p1.end,
         };
-        found_signature(c, &r);
-        accept_signature(c, n, N_SIGNED, content, frozen);
+        gboolean drop = found_signature(c, &r);
+        accept_signature(c, n, N_SIGNED, content, frozen, drop);
     }
     node_free(sig);
 }
@@ -234,8 +237,8 @@ static void scan_pkcs7(ctx *c, node *n, const ctinfo *ct, const char *cte,
         .blob = n, .blob_cte = cte,
         .content = es, .content_start = 0, .content_end = es->size,
     };
-    found_signature(c, &r);
-    accept_signature(c, n, N_OPAQUE, content, frozen);
+    gboolean drop = found_signature(c, &r);
+    accept_signature(c, n, N_OPAQUE, content, frozen, drop);
 }
 
 static void scan_multipart(ctx *c, node *n, const ctinfo *ct, guint depth, gboolean frozen)
@@ -344,7 +347,7 @@ static const char *top_content_type(const sjm_txn *txn)
 
 gboolean sjm_smime_wants_body(const sjm_config *cfg, const sjm_txn *txn, gboolean strip)
 {
-    if (!strip)
+    if (!strip && !cfg->verify_enabled)
         return FALSE;
     ctinfo ct;
     smime_ctinfo_parse(top_content_type(txn), "text/plain", &ct);
@@ -370,11 +373,15 @@ gboolean sjm_smime_process_opts(const sjm_config *cfg, const sjm_txn *txn, gbool
             sjm_verdict_set_signature(v, "skipped");
         else
             sjm_verdict_set_signature(v, smime_classify_headers(txn));
+        if (cfg->verify_enabled)    /* the header firewall still applies */
+            sjm_authres_apply(cfg, txn, NULL, v);
         return TRUE;
     }
     guint64 size = sjm_spool_size(txn->body);
     if (cfg->max_scan_size > 0 && size > cfg->max_scan_size) {
         sjm_verdict_set_signature(v, "skipped");
+        if (cfg->verify_enabled)
+            sjm_authres_apply(cfg, txn, NULL, v);
         return TRUE;
     }
 
@@ -385,6 +392,7 @@ gboolean sjm_smime_process_opts(const sjm_config *cfg, const sjm_txn *txn, gbool
         .stream_threshold = opts != NULL ? opts->stream_threshold : SJM_SMIME_STREAM_THRESHOLD,
         .path = g_string_new(NULL),
         .srcs = g_ptr_array_new_with_free_func((GDestroyNotify)smime_src_free),
+        .verify_at = sjm_verify_time(),
     };
     src *body = smime_src_new(txn->body, FALSE);
     node *top = g_new0(node, 1);
@@ -433,6 +441,9 @@ gboolean sjm_smime_process_opts(const sjm_config *cfg, const sjm_txn *txn, gbool
 
     node_free(top);
     smime_src_free(body);
+    if (ok && cfg->verify_enabled)
+        smime_results_apply(&c, txn, v);
+    smime_results_free(&c);
     g_ptr_array_free(c.srcs, TRUE);
     g_string_free(c.path, TRUE);
     return ok;

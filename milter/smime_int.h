@@ -9,6 +9,7 @@
  *   smime_decode.c  transfer decoders (whole body, head, streaming reader)
  *   smime_cms.c     OpenSSL CMS peek and parse, the BER streaming walker
  *   smime_write.c   the output body and the top-level header edits
+ *   smime_results.c [verify] of each signature found, results in order
  *   smime.c         the tree scan and the public API
  *   mimehdr.c       the MIME header grammar (public: include/mimehdr.h)
  *
@@ -91,7 +92,7 @@ typedef struct node {
  *
  * CMS verification hook: scan_signed() and scan_pkcs7() in smime.c build
  * one of these, once the signed content has been scanned too, and hand it
- * to found_signature() there; that is where verification goes.  Nothing
+ * to found_signature() there, which verifies it (smime_results.c).  Nothing
  * in it outlives the scan (sources are freed with the ctx).
  */
 typedef struct sigref {
@@ -127,6 +128,8 @@ typedef struct ctx {
     gboolean malformed;
     const char *why;        /* first malformation, for the log */
     GPtrArray *srcs;        /* eContent sources, freed at the end */
+    GPtrArray *verified;    /* [verify] results (smime_results.c), or NULL */
+    time_t verify_at;       /* the arrival time signatures are judged at */
 } ctx;
 
 void smime_set_malformed(ctx *c, const char *why);
@@ -192,6 +195,18 @@ typedef enum {
 } cms_take;
 
 cms_take smime_cms_take_content(node *n, const char *cte, gsize stream_threshold, sjm_spool *sink);
+
+/* ----------------------------------------------- smime_results.c */
+
+/*
+ * [verify]: verify the signature R the scan found, before it is kept or
+ * stripped, and keep the result; TRUE when on_invalid = strip wants the
+ * signature gone.  FALSE (and nothing kept) when verification is off.
+ */
+gboolean smime_verify_found(ctx *c, const sigref *r);
+/* The results in document order into V (Authentication-Results, log). */
+void smime_results_apply(ctx *c, const sjm_txn *txn, sjm_verdict *v);
+void smime_results_free(ctx *c);
 
 /* ------------------------------------------------- smime_write.c */
 

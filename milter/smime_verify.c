@@ -351,9 +351,28 @@ static CMS_ContentInfo *parse(const guchar *der, gsize len)
     return cms;
 }
 
-void sjm_verify_detached(const sjm_trust *t, const guchar *sig, gsize siglen,
-                         const guchar *content, gsize clen, time_t at,
-                         sjm_verify_result *r)
+static gboolean has_bare_lf(const guchar *p, gsize len)
+{
+    for (gsize i = 0; i < len; i++)
+        if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+            return TRUE;
+    return FALSE;
+}
+
+static GByteArray *crlf(const guchar *p, gsize len)
+{
+    GByteArray *out = g_byte_array_sized_new((guint)MIN(len + len / 16, (gsize)G_MAXUINT));
+    for (gsize i = 0; i < len; i++) {
+        if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+            g_byte_array_append(out, (const guint8 *)"\r", 1);
+        g_byte_array_append(out, p + i, 1);
+    }
+    return out;
+}
+
+static void verify_detached_once(const sjm_trust *t, const guchar *sig, gsize siglen,
+                                 const guchar *content, gsize clen, time_t at,
+                                 sjm_verify_result *r)
 {
     CMS_ContentInfo *cms = parse(sig, siglen);
     if (cms == NULL) {
@@ -368,6 +387,36 @@ void sjm_verify_detached(const sjm_trust *t, const guchar *sig, gsize siglen,
         verify_cms(t, cms, b, at, r);
     BIO_free(b);
     CMS_ContentInfo_free(cms);
+}
+
+void sjm_verify_detached(const sjm_trust *t, const guchar *sig, gsize siglen,
+                         const guchar *content, gsize clen, time_t at,
+                         sjm_verify_result *r)
+{
+    verify_detached_once(t, sig, siglen, content, clen, at, r);
+    /*
+     * Signed text is digested in canonical form (CRLF line ends, RFC
+     * 8551 3.1.1).  SMTP bodies arrive that way, but content inside an
+     * opaque signature may carry bare LF, and MUAs (and OpenSSL's text
+     * mode) canonicalise before digesting: so does this, when the bytes
+     * as they are did not match.
+     */
+    if (r->code == SJM_VERIFY_FAIL && strcmp(r->reason, "bad-signature") == 0 &&
+        has_bare_lf(content, clen)) {
+        GByteArray *canon = crlf(content, clen);
+        sjm_verify_result again = {0};
+        verify_detached_once(t, sig, siglen, canon->data, canon->len, at, &again);
+        g_byte_array_free(canon, TRUE);
+        if (again.code != SJM_VERIFY_FAIL || strcmp(again.reason, "bad-signature") != 0) {
+            g_free(r->identifier);
+            g_free(r->serial);
+            g_free(r->issuer);
+            again.part = r->part;
+            *r = again;
+        } else {
+            sjm_verify_result_clear(&again);
+        }
+    }
 }
 
 void sjm_verify_opaque(const sjm_trust *t, const guchar *der, gsize len, time_t at,

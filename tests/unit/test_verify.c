@@ -180,6 +180,27 @@ START_TEST(test_pass_noattr)
 }
 END_TEST
 
+START_TEST(test_pass_canonical_crlf)
+{
+    /* Signed in canonical form, handed over with bare LF (content found
+     * inside an opaque signature): judged as MUAs judge it. */
+    sjm_verify_result r;
+    detached(trust, alice, 0, content, "Content-Type: text/plain; charset=us-ascii\n\n"
+             "The quarterly figures.\n", &r);
+    expect(&r, SJM_VERIFY_PASS, "valid");
+    sjm_verify_result_clear(&r);
+    /* Really altered text still fails after canonicalisation. */
+    detached(trust, alice, 0, content, "Content-Type: text/plain; charset=us-ascii\n\n"
+             "The quarterly figureZ.\n", &r);
+    expect(&r, SJM_VERIFY_FAIL, "bad-signature");
+    sjm_verify_result_clear(&r);
+    /* Signed with bare LF (binary): the bytes as they are. */
+    detached(trust, alice, 0, "a\nb\n", "a\nb\n", &r);
+    expect(&r, SJM_VERIFY_PASS, "valid");
+    sjm_verify_result_clear(&r);
+}
+END_TEST
+
 START_TEST(test_pass_directory_anchors)
 {
     /* A directory of PEM files, with a file that is not a certificate. */
@@ -515,6 +536,7 @@ static Suite *verify_suite(void)
     tcase_add_test(tc, test_pass_ecdsa);
     tcase_add_test(tc, test_pass_rsa_pss);
     tcase_add_test(tc, test_pass_noattr);
+    tcase_add_test(tc, test_pass_canonical_crlf);
     tcase_add_test(tc, test_pass_directory_anchors);
     tcase_add_test(tc, test_pass_with_crl);
     tcase_add_test(tc, test_untrusted_selfsigned);
