@@ -116,6 +116,7 @@ all() {
     "${cmd[@]}"
 }
 none() { ! "$@"; }
+quiet() { "$@" 2>/dev/null; }
 serial_of() { openssl x509 -in "$1" -noout -serial | sed 's/^serial=//'; }
 
 # expect NAME CODE REASON SIGNER: the one result of $T/NAME.eml for a modern recipient
