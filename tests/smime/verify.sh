@@ -145,7 +145,7 @@ e2e_check "detached: the message is otherwise unchanged" \
     cmp -s <(grep -v -e '^Authentication-Results:' -e $'^\t' "$T/out.eml" | tr -d '\r') \
            <(grep -v -e $'^\t' "$T/detached.eml" | tr -d '\r')
 e2e_check "detached: the signature still verifies in the output" \
-    openssl cms -verify -CAfile "$T/ca.pem" -in "$T/out.eml" -out /dev/null -quiet
+    quiet openssl cms -verify -CAfile "$T/ca.pem" -in "$T/out.eml" -out /dev/null
 expect opaque pass valid alice@corp.example
 e2e_check "opaque: body.smime-part=1" grep -q 'body.smime-part=1 ' <(ar_fields "$T/out.eml")
 expect ecdsa pass valid alice@corp.example
@@ -265,7 +265,7 @@ e2e_check "Postfix modern: the field arrives, smime=pass for alice" \
 e2e_check "Postfix modern: the field sits above Postfix's own Received:" above_received "$got"
 e2e_strip_trace "$got" >"$T/got.eml"
 e2e_check "Postfix modern: the signature still verifies at the recipient" \
-    openssl cms -verify -CAfile "$T/ca.pem" -in "$T/got.eml" -out /dev/null -quiet
+    quiet openssl cms -verify -CAfile "$T/ca.pem" -in "$T/got.eml" -out /dev/null
 got=$(newest old@legacy.example)
 ar_fields "$got" >"$T/ar"
 e2e_check "Postfix legacy: stripped, and told smime=pass for alice" \
