@@ -16,6 +16,9 @@
 #include "pki.h"
 #include "verify.h"
 #include "authres.h"
+#include "config.h"
+#include "smime.h"
+#include "txn.h"
 
 static pki_id *ca, *alice, *ec, *revoked, *selfsigned, *server, *expired, *other_ca;
 static char *dir, *ca_path, *crl_path, *stale_crl_path, *other_crl_path;
@@ -525,6 +528,36 @@ START_TEST(test_authres_claims)
 }
 END_TEST
 
+/* ------------------------------------------------ body only when needed */
+
+static gboolean wants(const sjm_config *c, const char *ctype, gboolean strip)
+{
+    sjm_txn *t = sjm_txn_new();
+    if (ctype != NULL)
+        sjm_txn_add_header(t, "Content-Type", ctype);
+    gboolean w = sjm_smime_wants_body(c, t, strip);
+    sjm_txn_free(t);
+    return w;
+}
+
+START_TEST(test_wants_body)
+{
+    sjm_config *c = sjm_config_new_default();
+    ck_assert(!wants(c, "multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b", FALSE));
+    c->verify_enabled = TRUE;
+    /* Plain mail is never read, verification on or off. */
+    ck_assert(!wants(c, NULL, FALSE));
+    ck_assert(!wants(c, "text/plain; charset=us-ascii", FALSE));
+    ck_assert(!wants(c, "text/html", TRUE));
+    ck_assert(!wants(c, "application/pdf", FALSE));
+    /* Anything that can carry a signature is, even when nothing is stripped. */
+    ck_assert(wants(c, "multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=b", FALSE));
+    ck_assert(wants(c, "application/pkcs7-mime; smime-type=signed-data", FALSE));
+    ck_assert(wants(c, "multipart/mixed; boundary=b", FALSE));
+    sjm_config_unref(c);
+}
+END_TEST
+
 static Suite *verify_suite(void)
 {
     Suite *s = suite_create("verify");
@@ -557,12 +590,14 @@ static Suite *verify_suite(void)
     tcase_add_test(ar, test_authres_format);
     tcase_add_test(ar, test_authres_quoting);
     tcase_add_test(ar, test_authres_claims);
+    tcase_add_test(ar, test_wants_body);
     suite_add_tcase(s, ar);
     return s;
 }
 
 int main(void)
 {
+    sjm_smime_init();    /* GMime parses Content-Type */
     SRunner *sr = srunner_create(verify_suite());
     /* One process: the PKI is made once (RSA keys take a while). */
     srunner_set_fork_status(sr, CK_NOFORK);
