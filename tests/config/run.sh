@@ -90,7 +90,7 @@ fi
 
 # Verification is available: enabled = true with a real trust list loads.
 on=$(mktemp)
-printf '[verify]\nenabled = true\ntrust_anchors = /etc/ssl/certs/ca-certificates.crt\n' >"$on"
+printf '[verify]\nenabled = true\ntrust_anchors = /etc/ssl/certs/ca-certificates.crt\n[journal]\nenabled = false\n' >"$on"
 if out=$("$SJM_BIN" -n -c "$on" 2>&1); then
     ok "[verify] enabled = true with the system trust list passes -n"
 else
