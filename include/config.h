@@ -67,6 +67,7 @@ typedef struct sjm_config {
     char **crl;                 /* paths, empty items dropped */
     char *authserv_id;          /* never NULL after load: defaults to host name */
     sjm_verify_on_invalid verify_on_invalid;
+    struct sjm_trust *verify_trust; /* built at load when enabled (verify.h) */
 
     /* [journal] */
     gboolean journal_enabled;

@@ -28,13 +28,22 @@ gboolean sjm_smime_wants_body(const sjm_config *cfg, const sjm_txn *txn, gboolea
 gboolean sjm_smime_process(const sjm_config *cfg, const sjm_txn *txn,
                            gboolean strip, sjm_verdict *v);
 
-/*
- * Opaque signatures whose encoded size exceeds BYTES (default 1 MiB) have
- * their content taken out by a streaming walker instead of OpenSSL's
- * in-memory parser, so memory stays flat.  For tests, which set it to 0
- * to run every blob through the walker.
- */
-void sjm_smime_set_stream_threshold(gsize bytes);
+/* Knobs of one scan that are not configuration. */
+typedef struct sjm_smime_opts {
+    /*
+     * Opaque signatures whose encoded size exceeds this have their
+     * content taken out by a streaming walker instead of OpenSSL's
+     * in-memory parser, so memory stays flat.  Tests set 0 to run every
+     * blob through the walker.
+     */
+    gsize stream_threshold;
+} sjm_smime_opts;
+
+#define SJM_SMIME_STREAM_THRESHOLD (1024 * 1024)
+
+/* sjm_smime_process() with OPTS; NULL means the defaults above. */
+gboolean sjm_smime_process_opts(const sjm_config *cfg, const sjm_txn *txn, gboolean strip,
+                                const sjm_smime_opts *opts, sjm_verdict *v);
 
 /* Library initialisation (GMime, OpenSSL), once per process. */
 void sjm_smime_init(void);

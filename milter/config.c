@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "config_int.h"
+#include "verify.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -289,6 +290,7 @@ void sjm_config_unref(sjm_config *c)
         sjm_key_types[k->type].free((char *)c + k->offset);
     if (c->mark_key)    /* the one field that is not a row (config_table.c) */
         g_bytes_unref(c->mark_key);
+    sjm_trust_free(c->verify_trust);
     g_strfreev(c->values);
     g_strfreev(c->warnings);
     g_free(c->path);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include "config_int.h"
 #include "reinject.h"
+#include "verify.h"
 
 /* offsetof, plus a compile error when the field is not of type T. */
 #define FIELD(f, T) \
@@ -150,13 +151,6 @@ static void authserv_id_host_name(sjm_loader *ld, sjm_config *c)
 /* Honest refusals: an administrator who asks for a feature this version
  * does not have must not believe it is working.  Each goes when its
  * feature lands. */
-static void verify_not_available(sjm_loader *ld, sjm_config *c)
-{
-    if (c->verify_enabled)
-        sjm_key_problem(ld, "verify", "enabled",
-                        "signature verification is not available in this version (set enabled = false)");
-}
-
 /* Only checked: delivery.c splits it where it connects. */
 static void reinject_host_port(sjm_loader *ld, sjm_config *c)
 {
@@ -171,13 +165,31 @@ static void check_readable(sjm_loader *ld, const char *section, const char *key,
         sjm_key_problem(ld, section, key, "cannot read \"%s\": %s", path, g_strerror(errno));
 }
 
-static void verify_files_readable(sjm_loader *ld, sjm_config *c)
+/*
+ * The trust store is built here, once per load, so a SIGHUP re-reads the
+ * trust list and CRLs and no message pays for reading them; the
+ * configuration owns it (freed with it).  Files that exist but hold no
+ * certificate or no CRL are problems too: verifying against an empty
+ * list would fail every signature silently.
+ */
+static void verify_trust_store(sjm_loader *ld, sjm_config *c)
 {
     if (!c->verify_enabled)
         return;
+    guint before = ld->errors->len;
     check_readable(ld, "verify", "trust_anchors", c->trust_anchors);
     for (char **p = c->crl; *p; p++)
         check_readable(ld, "verify", "crl", *p);
+    if (ld->errors->len != before)
+        return;
+    GPtrArray *why = g_ptr_array_new_with_free_func(g_free);
+    c->verify_trust = sjm_trust_load(c->trust_anchors, c->crl, why);
+    for (guint i = 0; i < why->len; i++) {
+        const char *m = g_ptr_array_index(why, i);
+        gboolean crl = g_str_has_prefix(m, "crl:");
+        sjm_key_problem(ld, "verify", crl ? "crl" : "trust_anchors", "%s", m + (crl ? 5 : 15));
+    }
+    g_ptr_array_free(why, TRUE);
 }
 
 /* There is no default journal mailbox: journaling is on by default, so
@@ -271,8 +283,7 @@ static void mark_key_load(sjm_loader *ld, sjm_config *c)
 const sjm_config_rule sjm_config_rules[] = {
     {"mark_key_load", mark_key_load},
     {"authserv_id_host_name", authserv_id_host_name},
-    {"verify_not_available", verify_not_available},
-    {"verify_files_readable", verify_files_readable},
+    {"verify_trust_store", verify_trust_store},
     {"reinject_host_port", reinject_host_port},
     {"journal_needs_mailbox", journal_needs_mailbox},
     {"journal_mailbox_not_reserved", journal_mailbox_not_reserved},

@@ -88,6 +88,16 @@ else
     bad "the daemon exited $status on SIGTERM: $(tail -3 "$tmp/live.log")"
 fi
 
+# Verification is available: enabled = true with a real trust list loads.
+on=$(mktemp)
+printf '[verify]\nenabled = true\ntrust_anchors = /etc/ssl/certs/ca-certificates.crt\n[journal]\nenabled = false\n' >"$on"
+if out=$("$SJM_BIN" -n -c "$on" 2>&1); then
+    ok "[verify] enabled = true with the system trust list passes -n"
+else
+    bad "[verify] enabled = true refused: $out"
+fi
+rm -f "$on"
+
 for f in "$srcdir"/bad/*.conf; do
     name=$(basename "$f")
     expect=$(sed -n 's/^# expect: //p' "$f")

@@ -27,53 +27,15 @@ MODERN=bob@corp.example
 LEGACY=old@legacy.example
 
 # ------------------------------------------------------------- keys, CA
-ossl() { openssl "$@" 2>>"$T/openssl.log" || e2e_fail "openssl $1 failed: $(tail -3 "$T/openssl.log")"; }
-cat >"$T/ext.cnf" <<'EOF'
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-[user]
-basicConstraints = CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = emailProtection
-subjectAltName = email:alice@corp.example
-EOF
-ossl req -x509 -newkey rsa:2048 -nodes -keyout "$T/ca.key" -out "$T/ca.pem" -days 30 \
-    -subj "/O=sjm test/CN=Test CA" -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign"
-mkcert() {   # NAME KEYALG-ARGS...
-    local name=$1
-    shift
-    ossl req -new -newkey "$@" -nodes -keyout "$T/$name.key" -out "$T/$name.csr" \
-        -subj "/O=sjm test/CN=$name/emailAddress=alice@corp.example"
-    ossl x509 -req -in "$T/$name.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" -set_serial "$RANDOM$RANDOM" \
-        -days 30 -extfile "$T/ext.cnf" -extensions user -out "$T/$name.pem"
-}
-mkcert rsa rsa:2048
-mkcert ec ec -pkeyopt ec_paramgen_curve:P-256
-mkcert rcpt rsa:2048
+smime_pki "$T"
+mkcert rsa -- rsa:2048
+mkcert ec -- ec -pkeyopt ec_paramgen_curve:P-256
+mkcert rcpt -- rsa:2048
 
 # ------------------------------------------------------------- messages
 printf 'Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: 7bit\r\n\r\nHello Bob,\r\n\r\nthe quarterly figures.\r\n-- \r\nAlice\r\n' >"$T/text.ent"
 
-# sign NAME IN SUBJECT cms-args...: a complete message in $T/NAME.eml
-sign() {
-    local name=$1 in=$2 subj=$3
-    shift 3
-    ossl cms -sign -in "$in" -from alice@corp.example -to "$MODERN" -subject "$subj" \
-        -crlfeol "$@" -out "$T/$name.eml"
-}
-# entity IN OUT: a message's MIME entity (its Content-* fields and body),
-# every line ending in CRLF as it will on the wire: openssl writes base64
-# with bare LF even under -crlfeol, and content signed in -binary mode must
-# already be in the form SMTP delivers.
-entity_of() {
-    awk 'BEGIN { h = 1 }
-         h && /^\r?$/ { h = 0; print; next }
-         h && /^[ \t]/ { if (keep) print; next }
-         h { keep = tolower($0) ~ /^content-/; if (keep) print; next }
-         { print }' "$1" | sed 's/\r*$/\r/' >"$2"
-}
+SMIME_TO=$MODERN
 
 GEN=""
 sign detached "$T/text.ent" "detached RSA" -signer "$T/rsa.pem" -inkey "$T/rsa.key"; GEN="$GEN detached"

@@ -24,6 +24,8 @@
 #include "mta_file.h"
 
 static sjm_config *cfg;
+/* Scan knobs for run_bytes(); tests set stream_threshold 0 to walk every blob. */
+static sjm_smime_opts opts = { .stream_threshold = SJM_SMIME_STREAM_THRESHOLD };
 
 static void setup(void)
 {
@@ -170,7 +172,7 @@ static void run_bytes(const char *msg, gsize len, gboolean strip, result *r)
     sjm_txn *t = txn_from_bytes(msg, len, TRUE);
     r->wants_body = sjm_smime_wants_body(cfg, t, strip);
     sjm_verdict *v = sjm_verdict_new();
-    r->ok = sjm_smime_process(cfg, t, strip, v);
+    r->ok = sjm_smime_process_opts(cfg, t, strip, &opts, v);
     r->signature = g_strdup(v->signature);
     r->nedits = v->header_edits->len;
     r->headers = apply_edits(t, v);
@@ -713,11 +715,11 @@ START_TEST(test_corpus_streaming_walker)
         return;
     cfg->strip_attached_messages = TRUE;
     result a, b;
-    sjm_smime_set_stream_threshold(1024 * 1024);
+    opts.stream_threshold = SJM_SMIME_STREAM_THRESHOLD;
     run_bytes(data, len, TRUE, &a);
-    sjm_smime_set_stream_threshold(0);
+    opts.stream_threshold = 0;
     run_bytes(data, len, TRUE, &b);
-    sjm_smime_set_stream_threshold(1024 * 1024);
+    opts.stream_threshold = SJM_SMIME_STREAM_THRESHOLD;
     ck_assert_str_eq(a.signature, b.signature);
     ck_assert_uint_eq(a.nedits, b.nedits);
     ck_assert((a.body == NULL) == (b.body == NULL));
@@ -923,7 +925,7 @@ END_TEST
 /* The walker on small blobs too: every generated kind, and broken ones. */
 START_TEST(test_walker_variants)
 {
-    sjm_smime_set_stream_threshold(0);
+    opts.stream_threshold = 0;
     char *msg = sign_message(TEXT_ENTITY, rsa_id, 0);
     check_generated_strip(msg, "stripped(opaque)");
     g_free(msg);
@@ -946,7 +948,7 @@ START_TEST(test_walker_variants)
         result_clear(&r);
     }
     g_free(msg);
-    sjm_smime_set_stream_threshold(1024 * 1024);
+    opts.stream_threshold = SJM_SMIME_STREAM_THRESHOLD;
 }
 END_TEST
 
@@ -1158,9 +1160,9 @@ START_TEST(test_gen_certs_only)
     ck_assert_str_eq(r.signature, "none");
     ck_assert_ptr_null(r.body);
     result_clear(&r);
-    sjm_smime_set_stream_threshold(0);
+    opts.stream_threshold = 0;
     run_str(msg, TRUE, &r);
-    sjm_smime_set_stream_threshold(1024 * 1024);
+    opts.stream_threshold = SJM_SMIME_STREAM_THRESHOLD;
     ck_assert_str_eq(r.signature, "none");
     ck_assert_ptr_null(r.body);
     result_clear(&r);
@@ -1400,9 +1402,9 @@ START_TEST(test_fuzz_corpus)
             }
             result r;
             /* Every other round through the streaming walker. */
-            sjm_smime_set_stream_threshold(it % 2 ? 0 : 1024 * 1024);
+            opts.stream_threshold = it % 2 ? 0 : SJM_SMIME_STREAM_THRESHOLD;
             run_bytes(m, mlen, TRUE, &r);
-            sjm_smime_set_stream_threshold(1024 * 1024);
+            opts.stream_threshold = SJM_SMIME_STREAM_THRESHOLD;
             ck_assert(r.ok);
             if (r.body == NULL)
                 ck_assert_uint_eq(r.nedits, 0);
