@@ -191,10 +191,26 @@ CF
 # e2e_start_filter CONFIG: (re)start only the filter, same socket.  The
 # configuration is copied into the instance directory, where the filter
 # can still read it for a reload after it gave up root.
+# e2e_install_conf SRC DEST: copy a test's configuration, pointing the
+# filter at this slot's re-injection listener unless the test names one
+# (stripping with journaling re-injects the stripped copy, and the
+# default 127.0.0.1:10026 is no listener of a test slot).
+e2e_install_conf() {
+    local src=$1 dest=$2
+    if [ -z "$E2E_REINJECT_PORT" ] || grep -Eq '^[[:space:]]*reinject[[:space:]]*=' "$src"; then
+        cp "$src" "$dest.new"
+    elif grep -q '^\[milter\]' "$src"; then
+        awk -v r="reinject = 127.0.0.1:$E2E_REINJECT_PORT" \
+            '{ print } /^\[milter\]/ && !done { print r; done = 1 }' "$src" >"$dest.new"
+    else
+        { printf '[milter]\nreinject = 127.0.0.1:%s\n' "$E2E_REINJECT_PORT"; cat "$src"; } >"$dest.new"
+    fi || e2e_fail "cannot copy $src"
+    chmod 644 "$dest.new" && mv "$dest.new" "$dest"
+}
+
 e2e_start_filter() {
     local conf=$E2E_DIR/filter.conf sock=$E2E_DIR/milter/milter.sock i
-    [ "$1" -ef "$conf" ] || cp "$1" "$conf" || e2e_fail "cannot copy $1"
-    chmod 644 "$conf"
+    [ "$1" -ef "$conf" ] || e2e_install_conf "$1" "$conf"
     rm -f "$sock"
     ${E2E_FILTER_WRAPPER:-} "$SJM_BIN" -f -c "$conf" -p "unix:$sock" -u "${E2E_FILTER_USER:-nobody:postfix}" \
         >>"$E2E_DIR/filter.log" 2>&1 &
@@ -279,7 +295,7 @@ PY
 
 # e2e_reload CONFIG: replace the filter's configuration and send SIGHUP.
 e2e_reload() {
-    cp "$1" "$E2E_DIR/filter.conf.new" && chmod 644 "$E2E_DIR/filter.conf.new" && mv "$E2E_DIR/filter.conf.new" "$E2E_DIR/filter.conf"
+    e2e_install_conf "$1" "$E2E_DIR/filter.conf"
     kill -HUP "$E2E_FILTER_PID"
 }
 
