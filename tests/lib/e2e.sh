@@ -203,7 +203,8 @@ e2e_install_conf() {
         awk -v r="reinject = 127.0.0.1:$E2E_REINJECT_PORT" \
             '{ print } /^\[milter\]/ && !done { print r; done = 1 }' "$src" >"$dest.new"
     else
-        { printf '[milter]\nreinject = 127.0.0.1:%s\n' "$E2E_REINJECT_PORT"; cat "$src"; } >"$dest.new"
+        # appended, so the test's own lines keep their numbers in messages
+        { cat "$src"; printf '\n[milter]\nreinject = 127.0.0.1:%s\n' "$E2E_REINJECT_PORT"; } >"$dest.new"
     fi || e2e_fail "cannot copy $src"
     chmod 644 "$dest.new" && mv "$dest.new" "$dest"
 }
