@@ -10,8 +10,10 @@ usage: burst.py HOST PORT PREFIX COUNT [--conc C] [--template FILE]
 
 Message i carries "Message-ID: <PREFIX-i@test.example>" as its first
 header field; the rest is FILE (its header and body) or a small text
-message padded to BYTES.  Prints one line per event worth counting and
-a closing line
+message padded to BYTES.  Prints one line per event worth counting
+("PREFIX-i: accepted" as each message is accepted, so a test can time
+a fault by acceptances rather than by deliveries, which lag behind on a
+slow machine) and a closing line
 
   burst: sent=N accepted=A first_try=F retried=R tempfail_replies=T
          conn_errors=E uncertain=U failed=X slowest_ms=MS replies=CODE:COUNT,...
@@ -122,6 +124,7 @@ def main():
                         replies[250] += 1
                     note("accepted")
                     note("first_try" if attempts == 1 else "retried")
+                    say(f"{a.prefix}-{i}: accepted")
                     break
                 except smtplib.SMTPResponseException as e:
                     slowest(t0)

@@ -31,14 +31,11 @@ signed_pid=$FAULT_BURST_PID
 
 kills=0
 for at in 20 70; do
-    for _ in $(seq 1 600); do
-        [ "$(e2e_count $RCPT)" -ge "$at" ] && break
-        sleep 0.05
-    done
+    fault_wait_accepted "$at" "$work/plain.out" "$work/signed.out"
     kill -KILL "$E2E_FILTER_PID"
     wait "$E2E_FILTER_PID" 2>/dev/null
     kills=$((kills + 1))
-    echo "# killed the filter (kill -9) after $(e2e_count $RCPT) deliveries"
+    echo "# killed the filter (kill -9) after $(fault_accepted "$work/plain.out" "$work/signed.out") acceptances, $(e2e_count $RCPT) deliveries"
     sleep 1
     e2e_start_filter "$work/filter.conf"
 done

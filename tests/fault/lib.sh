@@ -15,6 +15,25 @@ fault_burst() {
     FAULT_BURST_PID=$!
 }
 
+# fault_accepted OUT...: messages accepted so far by the bursts writing
+# OUT...  Faults are timed by this, not by deliveries: on a loaded
+# machine delivery lags so far behind that a burst can be over before
+# the 15th delivery, and the fault then hits nothing.
+fault_accepted() {
+    cat "$@" 2>/dev/null | grep -c ': accepted$'
+}
+
+# fault_wait_accepted N OUT...: until N messages are accepted (30 s at most).
+fault_wait_accepted() {
+    local n=$1 _
+    shift
+    for _ in $(seq 1 600); do
+        [ "$(fault_accepted "$@")" -ge "$n" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # fault_field OUT KEY: the value of KEY= in burst.py's closing line.
 fault_field() {
     grep '^burst: ' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"

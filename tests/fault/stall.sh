@@ -22,12 +22,9 @@ e2e_start "$work/filter.conf"
 
 fault_burst "$work/burst.out" stall 80 --conc 4 --size 8000 --pause 0.5
 burst_pid=$FAULT_BURST_PID
-for _ in $(seq 1 600); do
-    [ "$(e2e_count $RCPT)" -ge 15 ] && break
-    sleep 0.05
-done
+fault_wait_accepted 15 "$work/burst.out"
 kill -STOP "$E2E_FILTER_PID"
-echo "# filter stopped (SIGSTOP) after $(e2e_count $RCPT) deliveries"
+echo "# filter stopped (SIGSTOP) after $(fault_accepted "$work/burst.out") acceptances, $(e2e_count $RCPT) deliveries"
 sleep 8
 during=$(e2e_count $RCPT)
 kill -CONT "$E2E_FILTER_PID"
