@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 #include <gmime/gmime.h>
 #include "config.h"
+#include "fdguard.h"
 #include "inspect.h"
 #include "mta_file.h"
 #include "log.h"
@@ -253,6 +254,10 @@ static int run_daemon(const run_opts *o)
     signal(SIGPIPE, SIG_IGN);
 
     sjm_smime_init();
+    /* One descriptor per MTA connection, plus spool and re-injection
+     * sockets: the default soft limit (1024 under systemd) is the first
+     * thing a busy Postfix would hit. */
+    rlim_t fd_was, fd_limit = sjm_fdguard_raise_limit(&fd_was);
     if (!open_socket_and_drop(cfg)) {
         sjm_config_unref(cfg);
         return EX_UNAVAILABLE;
@@ -264,8 +269,9 @@ static int run_daemon(const run_opts *o)
         sjm_log(LOG_ERR, "cannot start the milter thread");
         return EX_OSERR;
     }
-    sjm_log(LOG_INFO, "starting: version %s, config %s, socket %s", PACKAGE_VERSION,
-            o->config_path, cfg->socket);
+    sjm_log(LOG_INFO, "starting: version %s, config %s, socket %s, descriptor limit %lu%s",
+            PACKAGE_VERSION, o->config_path, cfg->socket, (unsigned long)fd_limit,
+            fd_limit != fd_was ? " (raised to the hard limit)" : "");
 
     for (;;) {
         if (sigwait(&set, &sig) != 0)

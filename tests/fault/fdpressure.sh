@@ -8,7 +8,8 @@
 #      so it cannot accept another one: Postfix gives up after
 #      milter_connect_timeout/milter_command_timeout (2s here) and the
 #      client gets 451 4.7.1, never a hang or a 5xx; the filter stays up,
-#      and once the idle connections close, the retrying client's
+#      says so in its log and does not spin; once the idle connections
+#      close, it logs that it accepts again and the retrying client's
 #      messages are all delivered once with their journal copies.
 set -u
 . "$abs_top_srcdir/tests/lib/e2e.sh"
@@ -34,6 +35,8 @@ hold() {
     echo "# $(cat "$work/idle.out"), filter: $(ls /proc/"$E2E_FILTER_PID"/fd | wc -l) descriptors, $(awk '/^Threads/ {print $2}' /proc/"$E2E_FILTER_PID"/status) threads"
 }
 
+grep -m 1 'starting:' "$(e2e_filter_log)" | sed 's/^/# filter logged: /'
+e2e_check "start-up logs the descriptor limit" grep -q 'starting: .*descriptor limit [0-9]' "$(e2e_filter_log)"
 hold 200
 python3 "$FAULT_LIB/burst.py" 127.0.0.1 "$E2E_PORT" idle 20 --conc 2 --retry-for 30 $RCPT >"$work/idle.burst" 2>&1
 e2e_check "200 idle connections: 20 messages accepted, every one on the first try" \
@@ -62,11 +65,20 @@ cpu0=$(awk '{print $14 + $15}' /proc/"$E2E_FILTER_PID"/stat)
 sleep 2
 cpu1=$(awk '{print $14 + $15}' /proc/"$E2E_FILTER_PID"/stat)
 # libmilter's listener retries accept() at once on EMFILE, without a
-# pause and without a log line: the filter spins while starved.
-echo "# while starved the filter used $((cpu1 - cpu0)) clock ticks of CPU in 2 s ($(getconf CLK_TCK) per second)"
+# pause and without a log line; milter/fdguard.c makes it log and wait.
+hz=$(getconf CLK_TCK)
+echo "# while starved the filter used $((cpu1 - cpu0)) clock ticks of CPU in 2 s ($hz per second)"
+e2e_check "while starved: the filter waits instead of spinning (less than 1 s of CPU in 2 s)" \
+    test $((cpu1 - cpu0)) -lt "$hz"
+grep -m 1 'cannot accept an MTA connection' "$(e2e_filter_log)" | sed 's/^/# filter logged: /'
+e2e_check "while starved: the filter logged why it cannot accept, with its descriptor limit" \
+    grep -q 'cannot accept an MTA connection: Too many open files (descriptor limit 64' "$(e2e_filter_log)"
 exec 9>&-
 wait "$burst_pid"
 e2e_check "idle connections closed: the starved messages are accepted on retry" test $? -eq 0
+grep -m 1 'accepting MTA connections again' "$(e2e_filter_log)" | sed 's/^/# filter logged: /'
+e2e_check "... and the filter logged that it accepts connections again" \
+    grep -q 'accepting MTA connections again after [0-9]* refused' "$(e2e_filter_log)"
 e2e_wait_idle 60 || e2e_fail "delivery did not finish"
 slowest=$(fault_field "$work/starved.out" slowest_ms)
 e2e_check "no attempt hung beyond the milter timeouts (slowest ${slowest} ms)" test "$slowest" -lt 15000
