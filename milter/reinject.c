@@ -32,7 +32,8 @@
 typedef struct conn {
     int fd;
     char *key;              /* "host port" */
-    gboolean dsn, eightbit;
+    gboolean dsn, eightbit, pipelining;
+    gboolean mid_data;      /* DATA was answered 354 and must not be ended */
     gint64 idle_since;
     guchar rbuf[4096];
     gsize rlen, rpos;
@@ -48,7 +49,9 @@ static void conn_close(conn *c, gboolean quit)
 {
     if (c == NULL)
         return;
-    if (quit && c->fd >= 0) {
+    /* Mid-DATA a QUIT would be message text: just close, and the
+     * listener, never having seen the final dot, discards the message. */
+    if (quit && c->fd >= 0 && !c->mid_data) {
         static const char q[] = "QUIT\r\n";
         (void)!send(c->fd, q, sizeof q - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
@@ -246,6 +249,7 @@ static conn *conn_open(const sjm_reinject_target *t, char **error)
         if (code == 250) {
             c->dsn = ehlo_has(reply, "DSN");
             c->eightbit = ehlo_has(reply, "8BITMIME");
+            c->pipelining = ehlo_has(reply, "PIPELINING");
         }
     }
     if (code != 250 && *error == NULL)
@@ -417,6 +421,82 @@ static gboolean send_content(conn *c, const sjm_piece *pieces, guint n_pieces,
 
 typedef enum { TX_OK, TX_IO_BEFORE_DATA, TX_FAILED } tx_result;
 
+/*
+ * MAIL, every RCPT and DATA: with PIPELINING (RFC 2920) written at once
+ * and their replies read in order, else one at a time.  Pipelined, the
+ * listener may answer DATA with 354 although a recipient was refused
+ * (Postfix does when another one was accepted); the message must then
+ * not be sent, so the connection is dropped before any content.
+ */
+static tx_result envelope(conn *c, const sjm_reinject_target *t, const char *sender,
+                          const sjm_reinject_rcpt *rcpts, guint n_rcpts, GString *reply,
+                          char **error)
+{
+    GPtrArray *cmds = g_ptr_array_new_with_free_func(g_free);
+    g_ptr_array_add(cmds, g_strdup_printf("MAIL FROM:<%s>%s\r\n", sender,
+                                          c->eightbit ? " BODY=8BITMIME" : ""));
+    for (guint i = 0; i < n_rcpts; i++)
+        g_ptr_array_add(cmds, g_strdup_printf("RCPT TO:<%s>%s%s\r\n", rcpts[i].addr,
+                                              rcpts[i].esmtp_args ? " " : "",
+                                              rcpts[i].esmtp_args ? rcpts[i].esmtp_args : ""));
+    g_ptr_array_add(cmds, g_strdup("DATA\r\n"));
+
+    gint64 deadline = g_get_monotonic_time() + (gint64)t->timeout_s * G_USEC_PER_SEC;
+    tx_result r = TX_FAILED;
+    guint sent = 0;
+    if (c->pipelining) {
+        GString *all = g_string_new(NULL);
+        for (guint i = 0; i < cmds->len; i++)
+            g_string_append(all, g_ptr_array_index(cmds, i));
+        gboolean ok = write_all(c, all->str, all->len, deadline, error);
+        g_string_free(all, TRUE);
+        if (!ok) {
+            r = TX_IO_BEFORE_DATA;
+            goto out;
+        }
+        sent = cmds->len;
+    }
+    for (guint i = 0; i < cmds->len; i++) {
+        const char *cmd = g_ptr_array_index(cmds, i);
+        if (i >= sent) {
+            if (!write_all(c, cmd, strlen(cmd), deadline, error)) {
+                r = i == 0 ? TX_IO_BEFORE_DATA : TX_FAILED;
+                goto out;
+            }
+            sent = i + 1;
+        }
+        char *err = NULL;
+        int code = read_reply(c, reply, t->timeout_s, &err);
+        if (code < 0) {
+            if (*error == NULL)
+                *error = err;
+            else
+                g_free(err);
+            r = i == 0 ? TX_IO_BEFORE_DATA : TX_FAILED;
+            goto out;
+        }
+        gboolean last = i + 1 == cmds->len;
+        if (last && code == 354) {
+            c->mid_data = TRUE;
+            if (*error == NULL)
+                r = TX_OK;
+            goto out;
+        }
+        gboolean good = i == 0 ? code == 250 : last ? FALSE : code == 250 || code == 251;
+        if (!good && *error == NULL) {
+            *error = i == 0 ? g_strdup_printf("re-injection MAIL FROM refused: %.200s", reply->str)
+                     : last ? g_strdup_printf("re-injection DATA refused: %.200s", reply->str)
+                            : g_strdup_printf("re-injection RCPT TO:<%s> refused: %.200s",
+                                              rcpts[i - 1].addr, reply->str);
+            if (sent <= i + 1)
+                goto out;       /* lock-step: stop at the first refusal */
+        }
+    }
+out:
+    g_ptr_array_free(cmds, TRUE);
+    return r;
+}
+
 static tx_result transaction(conn *c, const sjm_reinject_target *t, const char *sender,
                              const sjm_reinject_rcpt *rcpts, guint n_rcpts,
                              const sjm_piece *pieces, guint n_pieces, char **error)
@@ -432,42 +512,14 @@ static tx_result transaction(conn *c, const sjm_reinject_target *t, const char *
             goto out;
         }
     }
-
-    char *cmd = g_strdup_printf("MAIL FROM:<%s>%s", sender, c->eightbit ? " BODY=8BITMIME" : "");
-    int code = command(c, cmd, reply, t->timeout_s, error);
-    g_free(cmd);
-    if (code < 0) {
-        r = TX_IO_BEFORE_DATA;
+    r = envelope(c, t, sender, rcpts, n_rcpts, reply, error);
+    if (r != TX_OK)
         goto out;
-    }
-    if (code != 250) {
-        *error = g_strdup_printf("re-injection MAIL FROM refused: %.200s", reply->str);
-        goto out;
-    }
-    for (guint i = 0; i < n_rcpts; i++) {
-        cmd = g_strdup_printf("RCPT TO:<%s>%s%s", rcpts[i].addr,
-                              rcpts[i].esmtp_args ? " " : "",
-                              rcpts[i].esmtp_args ? rcpts[i].esmtp_args : "");
-        code = command(c, cmd, reply, t->timeout_s, error);
-        g_free(cmd);
-        if (code < 0)
-            goto out;
-        if (code != 250 && code != 251) {
-            *error = g_strdup_printf("re-injection RCPT TO:<%s> refused: %.200s",
-                                     rcpts[i].addr, reply->str);
-            goto out;
-        }
-    }
-    code = command(c, "DATA", reply, t->timeout_s, error);
-    if (code < 0)
-        goto out;
-    if (code != 354) {
-        *error = g_strdup_printf("re-injection DATA refused: %.200s", reply->str);
-        goto out;
-    }
+    r = TX_FAILED;
     if (!send_content(c, pieces, n_pieces, t->timeout_s, error))
         goto out;
-    code = read_reply(c, reply, t->timeout_s, error);
+    c->mid_data = FALSE;
+    int code = read_reply(c, reply, t->timeout_s, error);
     if (code < 0)
         goto out;
     if (code != 250) {

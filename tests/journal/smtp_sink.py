@@ -7,10 +7,14 @@ Listens on a free loopback port, writes it to OUTDIR/port, and records
 every accepted message as OUTDIR/N.eml (the DATA bytes, dot-unstuffed)
 and OUTDIR/N.env (MAIL and RCPT command lines exactly as received).
 OUTDIR/connections counts sessions.  MODE:
-  normal   ESMTP with DSN and 8BITMIME
+  normal   ESMTP with PIPELINING, DSN and 8BITMIME
+  nopipe   the same without PIPELINING (the client must wait for each reply)
   nodsn    no DSN in the EHLO reply
   hang     never answers the final dot
-Recipients whose local part starts with "refuse" get 550.
+Recipients whose local part starts with "refuse" get 550.  As Postfix
+does, DATA gets 554 when no recipient was accepted and 354 when one was;
+a session that ends before the final dot records nothing.  OUTDIR/pipelined
+counts sessions that sent a command before the previous one was answered.
 """
 import os
 import socket
@@ -25,6 +29,7 @@ state = {"connections": 0, "messages": 0}
 
 def session(conn):
     f = conn.makefile("rb")
+    rcpts = 0
 
     def send(line):
         conn.sendall(line.encode() + b"\r\n")
@@ -40,24 +45,47 @@ def session(conn):
         if verb in ("EHLO", "HELO"):
             send("250-sink")
             send("250-8BITMIME")
+            if mode != "nopipe":
+                send("250-PIPELINING")
             if mode != "nodsn":
                 send("250-DSN")
             send("250 SIZE 0")
         elif verb == "MAIL":
             env = [cmd]
+            rcpts = 0
+            # Commands already waiting behind MAIL: the client pipelines.
+            # (Non-blocking for the peek: a lock-step client sends nothing
+            # until it has this reply.)
+            conn.setblocking(False)
+            try:
+                ahead = f.peek(1)
+            except (BlockingIOError, OSError):
+                ahead = b""
+            conn.setblocking(True)
+            if ahead[:4].upper() in (b"RCPT", b"DATA"):
+                with lock:
+                    state["pipelined"] = state.get("pipelined", 0) + 1
+                    with open(os.path.join(outdir, "pipelined"), "w") as out:
+                        out.write(str(state["pipelined"]))
             send("250 2.1.0 Ok")
         elif verb == "RCPT":
             if cmd.upper().startswith("RCPT TO:<REFUSE"):
                 send("550 5.1.1 refused")
             else:
                 env.append(cmd)
+                rcpts += 1
                 send("250 2.1.5 Ok")
         elif verb == "DATA":
+            if rcpts == 0:
+                send("554 5.5.1 Error: no valid recipients")
+                continue
             send("354 go ahead")
             data = bytearray()
             while True:
                 dl = f.readline()
-                if not dl or dl == b".\r\n":
+                if not dl:
+                    return          # no final dot: nothing was sent
+                if dl == b".\r\n":
                     break
                 if dl.startswith(b"."):
                     dl = dl[1:]

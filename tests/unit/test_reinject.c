@@ -110,6 +110,23 @@ START_TEST(client_stuffing_and_params)
     char *conns = sink_file(s, "connections");
     ck_assert_str_eq(conns, "1");
     g_free(conns);
+    /* the listener offers PIPELINING: MAIL, RCPT and DATA went at once */
+    char *piped = sink_file(s, "pipelined");
+    ck_assert_ptr_nonnull(piped);
+    ck_assert_str_eq(piped, "2");
+    g_free(piped);
+    sjm_reinject_pool_drain();
+    sink_stop(s);
+
+    /* without PIPELINING the client waits for every reply */
+    s = sink_start("nopipe");
+    t = target(s, 10);
+    ck_assert_msg(send_text(&t, "j@archive.example", NULL, "Subject: 3\r\n\r\nhi\r\n", &error),
+                  "%s", error);
+    eml = sink_file(s, "1.eml");
+    ck_assert_str_eq(eml, "Subject: 3\r\n\r\nhi\r\n");
+    g_free(eml);
+    ck_assert_ptr_null(sink_file(s, "pipelined"));
     sjm_reinject_pool_drain();
     sink_stop(s);
 }
@@ -125,8 +142,24 @@ START_TEST(client_refusals)
     g_free(error);
     char *eml = sink_file(s, "1.eml");
     ck_assert_ptr_null(eml);
+    /* pipelined, one recipient of two refused: the listener answers DATA
+     * with 354 for the other, and the client must drop the session
+     * rather than send the message to half its recipients */
+    sjm_reinject_rcpt two[] = {{.addr = "ok@corp.example"}, {.addr = "refuse2@corp.example"}};
+    sjm_piece p = {.data = (const guchar *)"x\r\n", .len = 3};
+    ck_assert(!sjm_reinject_submit(&t, "alice@corp.example", two, 2, &p, 1, &error));
+    ck_assert_ptr_nonnull(strstr(error, "RCPT TO:<refuse2@corp.example> refused"));
+    g_free(error);
+    eml = sink_file(s, "1.eml");
+    ck_assert_ptr_null(eml);
     /* the failed session was closed, the next works on a new one */
     ck_assert(send_text(&t, "ok@corp.example", NULL, "x\r\n", &error));
+    char *conns = sink_file(s, "connections");
+    ck_assert_str_eq(conns, "3");
+    g_free(conns);
+    eml = sink_file(s, "1.eml");
+    ck_assert_str_eq(eml, "x\r\n");
+    g_free(eml);
     sjm_reinject_pool_drain();
     sink_stop(s);
 
