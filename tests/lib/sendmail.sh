@@ -113,6 +113,8 @@ sm_take_slot() {
     fi
     E2E_DIR=$SM_ROOT/slot$E2E_SLOT
     E2E_PORT=$((22025 + E2E_SLOT))
+    # the shipped snippet's re-injection daemon, moved to this slot
+    E2E_REINJECT_PORT=$((E2E_PORT + 1000))
 }
 
 # The .mc: a plain MTA on 127.0.0.1:$E2E_PORT that resolves nothing
@@ -153,7 +155,8 @@ FEATURE(\`accept_unresolvable_domains')dnl
 DAEMON_OPTIONS(\`Port=$E2E_PORT, Addr=127.0.0.1, Name=MTA')dnl
 MC
         # The shipped filter definition, pointed at this instance's socket.
-        sed "s|S=local:[^,]*,|S=local:$d/milter/milter.sock,|" "$snippet"
+        sed -e "s|S=local:[^,]*,|S=local:$d/milter/milter.sock,|" \
+            -e "s|Port=10026, Addr=127.0.0.1|Port=$E2E_REINJECT_PORT, Addr=127.0.0.1|" "$snippet"
         [ -n "$SM_EXTRA_MC" ] && printf '%b\n' "$SM_EXTRA_MC"
         cat <<MC
 MAILER_DEFINITIONS
@@ -170,6 +173,8 @@ MC
         { cat "$d/etc/m4.err"; e2e_fail "m4 could not build sendmail.cf"; }
     grep -q '^Xsmime-journal-milter, S=local:' "$d/etc/test.cf" ||
         e2e_fail "the snippet did not define the filter in $d/etc/test.cf"
+    grep -q "^O DaemonPortOptions=Port=$E2E_REINJECT_PORT, Addr=127.0.0.1, Name=MTA-reinject, InputMailFilters=\$" "$d/etc/test.cf" ||
+        e2e_fail "the snippet did not define the re-injection daemon in $d/etc/test.cf"
 }
 
 # The namespace Sendmail runs in (see the top of this file).
