@@ -23,7 +23,9 @@
 # reaped).  Then the ratios the targets name.  Delivery goes to Postfix's
 # discard transport.  Prints figures; asserts nothing.
 #   usage (root, from a built tree): bench/peers.sh [MESSAGES] [SESSIONS]
-#   KINDS="noopall+bcc journal" bench/peers.sh ... runs only those kinds
+#   KINDS="noopall+bcc journal" bench/peers.sh ... runs only those kinds;
+#   kind journal@base is journaling by the binary SJM_BASE_BIN (an older
+#   build, to compare releases side by side in one run)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 export abs_top_srcdir=$top
@@ -66,6 +68,7 @@ run_one() {   # KIND TRAFFIC -> "msgs/s cpu_ms_per_msg accepted"
     case $kind in
         noop+bcc) bin=$work/noop_milter; extra="$extra\nalways_bcc = journal@archive.example" ;;
         noopall+bcc) bin=$work/noop_all; extra="$extra\nalways_bcc = journal@archive.example" ;;
+        journal@base) bin=$SJM_BASE_BIN; export E2E_NO_REINJECT=1 ;;
         strip) conf=$work/strip.conf ;;
         mimedefang) bin=$top/bench/mimedefang-run.sh ;;
     esac
@@ -108,6 +111,18 @@ for traffic in plain signed mixed; do
 done
 echo
 ratio() { echo "scale=3; $1 / $2" | bc -l; }
+if [ -n "${KINDS:-}" ]; then
+    # A chosen set of kinds: each against the first one named.
+    first=${kinds%% *}
+    for traffic in plain signed mixed; do
+        for kind in ${kinds#* }; do
+            printf '%s %s/%s: throughput %s, cpu/msg %s\n' "$traffic" "$kind" "$first" \
+                "$(ratio "${rate[$kind.$traffic]}" "${rate[$first.$traffic]}")" \
+                "$(ratio "${cpu[$kind.$traffic]}" "${cpu[$first.$traffic]}")"
+        done
+    done
+    exit 0
+fi
 for traffic in plain signed mixed; do
     echo "$traffic:"
     printf '  throughput journal/noop+bcc = %s (target >= 0.97)\n' "$(ratio "${rate[journal.$traffic]}" "${rate[noop+bcc.$traffic]}")"

@@ -197,7 +197,8 @@ CF
 # default 127.0.0.1:10026 is no listener of a test slot).
 e2e_install_conf() {
     local src=$1 dest=$2
-    if [ -z "$E2E_REINJECT_PORT" ] || grep -Eq '^[[:space:]]*reinject[[:space:]]*=' "$src"; then
+    # (E2E_NO_REINJECT=1: a binary older than the key, for benchmarks)
+    if [ -z "$E2E_REINJECT_PORT" ] || [ -n "${E2E_NO_REINJECT:-}" ] || grep -Eq '^[[:space:]]*reinject[[:space:]]*=' "$src"; then
         cp "$src" "$dest.new"
     elif grep -q '^\[milter\]' "$src"; then
         awk -v r="reinject = 127.0.0.1:$E2E_REINJECT_PORT" \
