@@ -50,11 +50,15 @@ e2e_start "$samples/demo.conf"
 echo "   Postfix on port $E2E_PORT, instance in $E2E_DIR"
 echo
 
+refused=0
 send() {   # label file from rcpt...
-    local label=$1 file=$2 from=$3
+    local label=$1 file=$2 from=$3 reply
     shift 3
     printf '%-46s ' "$label"
-    e2e_send "$file" "$from" "$@" | tail -n 1
+    reply=$(e2e_send "$file" "$from" "$@" | tail -n 1)
+    echo "$reply"
+    # every sample is meant to get through; a refusal means the demo broke
+    [ "$reply" = accepted ] || refused=$((refused + 1))
 }
 send "plain text -> bob, carol" "$samples/plain.eml" alice@example.com bob@example.com carol@legacy.example.com
 send "detached-signed (Thunderbird) -> bob" "$corpus/alice.dsig.SHA256.multipart.eml" alice@example.com bob@example.com
@@ -90,3 +94,7 @@ echo "== the same decision without Postfix: --inspect on the opaque-signed messa
 rm -rf "$samples"
 echo
 echo "== stopping Postfix and the filter"
+if [ "$refused" -gt 0 ]; then
+    echo "run-demo.sh: $refused sample(s) refused; every one should have been accepted" >&2
+    exit 1
+fi

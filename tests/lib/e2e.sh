@@ -198,7 +198,12 @@ CF
 e2e_install_conf() {
     local src=$1 dest=$2
     # (E2E_NO_REINJECT=1: a binary older than the key, for benchmarks)
-    if [ -z "$E2E_REINJECT_PORT" ] || [ -n "${E2E_NO_REINJECT:-}" ] || grep -Eq '^[[:space:]]*reinject[[:space:]]*=' "$src"; then
+    if [ -n "$E2E_REINJECT_PORT" ] && [ -z "${E2E_NO_REINJECT:-}" ] &&
+        grep -Eq '^[[:space:]]*reinject[[:space:]]*=[[:space:]]*127\.0\.0\.1:10026[[:space:]]*$' "$src"; then
+        # the shipped file's listener (run-demo.sh uses it): this slot's
+        sed -E "s/^([[:space:]]*reinject[[:space:]]*=[[:space:]]*)127\.0\.0\.1:10026[[:space:]]*\$/\1127.0.0.1:$E2E_REINJECT_PORT/" \
+            "$src" >"$dest.new"
+    elif [ -z "$E2E_REINJECT_PORT" ] || [ -n "${E2E_NO_REINJECT:-}" ] || grep -Eq '^[[:space:]]*reinject[[:space:]]*=' "$src"; then
         cp "$src" "$dest.new"
     elif grep -q '^\[milter\]' "$src"; then
         awk -v r="reinject = 127.0.0.1:$E2E_REINJECT_PORT" \
