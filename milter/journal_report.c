@@ -72,23 +72,23 @@ static GHashTable *header_addrs(const sjm_txn *txn, const char *name)
         InternetAddressList *list = internet_address_list_parse(NULL, h->value);
         if (list == NULL)
             continue;
-        GPtrArray *todo = g_ptr_array_new();
+        GPtrArray *to_visit = g_ptr_array_new();
         for (int k = 0; k < internet_address_list_length(list); k++)
-            g_ptr_array_add(todo, internet_address_list_get_address(list, k));
-        for (guint k = 0; k < todo->len; k++) {
-            InternetAddress *a = g_ptr_array_index(todo, k);
+            g_ptr_array_add(to_visit, internet_address_list_get_address(list, k));
+        for (guint k = 0; k < to_visit->len; k++) {
+            InternetAddress *a = g_ptr_array_index(to_visit, k);
             if (INTERNET_ADDRESS_IS_GROUP(a)) {
                 InternetAddressList *m =
                     internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a));
                 for (int j = 0; m && j < internet_address_list_length(m); j++)
-                    g_ptr_array_add(todo, internet_address_list_get_address(m, j));
+                    g_ptr_array_add(to_visit, internet_address_list_get_address(m, j));
             } else if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
                 const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
                 if (addr && *addr)
                     g_hash_table_add(set, sjm_addr_normalize(addr));
             }
         }
-        g_ptr_array_free(todo, TRUE);
+        g_ptr_array_free(to_visit, TRUE);
         g_object_unref(list);
     }
     return set;
