@@ -40,15 +40,15 @@ gboolean sjm_authres_claims(const char *value, const char *authserv_id);
 char *sjm_authres_quote(const char *value);
 
 /*
- * The header work of [verify] for one message, into V: first the header
+ * The header work of [verify] for one message, into P: first the header
  * firewall - every Authentication-Results field that claims our
  * authserv-id is deleted unless the client is trusted
  * (txn->client_trusted) - then one field per result of RESULTS
  * (sjm_verify_result*, may be NULL) inserted at the very top in document
- * order, and the log fields verify=, verify_reason=, verify_signer=,
- * verify_from= and authres_removed=.
+ * order.  The results (copied), whether a signer is in From: and the
+ * count of fields removed go into p->sig for the summary.
  */
 void sjm_authres_apply(const sjm_config *cfg, const sjm_txn *txn,
-                       const GPtrArray *results, sjm_verdict *v);
+                       const GPtrArray *results, sjm_plan *p);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * config.h - the filter's configuration (SPEC section 3).
+ * config.h - the filter's configuration (smime-journal-milter.conf(5)).
  *
  * Every key is one row of sjm_config_keys[] (milter/config_table.c):
  * section, name, type, default, the sjm_config field it fills and a
@@ -25,8 +25,8 @@
 #include "netlist.h"
 
 typedef enum { SJM_ON_ERROR_TEMPFAIL, SJM_ON_ERROR_ACCEPT } sjm_on_error;
-/* SPLIT is only a value of [signatures] mixed, refused by the loader
- * until per-recipient versions exist. */
+/* SPLIT is only a value of [signatures] mixed: recipients who disagree
+ * each get their own version (delivery.h). */
 typedef enum { SJM_SIG_ACTION_PRESERVE, SJM_SIG_ACTION_STRIP, SJM_SIG_ACTION_SPLIT } sjm_sig_action;
 typedef enum { SJM_VERIFY_INVALID_KEEP, SJM_VERIFY_INVALID_STRIP } sjm_verify_on_invalid;
 typedef enum { SJM_JOURNAL_MODE_BCC, SJM_JOURNAL_MODE_REPORT } sjm_journal_mode;

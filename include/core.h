@@ -1,9 +1,18 @@
 /*
  * core.h - the decisions for one transaction, free of libmilter.
  *
- * The session layer (session.c) calls these at RCPT, end of header and
- * end of message, for the milter and --inspect alike.  They only read
- * the transaction and fill a verdict.
+ * INTERFACE
+ *   The session layer (session.c) calls these at RCPT, end of header and
+ *   end of message, for the milter and --inspect alike.  They read the
+ *   transaction and write its plan (plan.h): opened at end of header
+ *   (what the body is needed for, the journal rules that need no body,
+ *   every journal mark verified once), finished at end of message (the
+ *   signature outcome, the journal decision, the edits and the extra
+ *   messages to submit).
+ *
+ * ERROR CONTRACT
+ *   Nothing fails the caller: internal errors become a tempfail plan or
+ *   an unchanged message, per on_error/on_failure.
  */
 #ifndef SJM_CORE_H
 #define SJM_CORE_H
@@ -18,13 +27,13 @@
 const char *sjm_core_check_rcpt(const sjm_config *cfg, const sjm_txn *txn,
                                 const char *rcpt);
 
-/* At end of header: does end of message need the body bytes? */
-gboolean sjm_core_wants_body(const sjm_config *cfg, const sjm_txn *txn);
+/* At end of header: open P.  Idempotent. */
+void sjm_core_open(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p);
 
-/*
- * At end of message: fill V.  Never fails: internal errors become a
- * TEMPFAIL verdict or an unchanged message, per on_error/on_failure.
- */
-void sjm_core_finish(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v);
+/* Does end of message need the body bytes (any of P's body_for_*)? */
+gboolean sjm_core_wants_body(const sjm_plan *p);
+
+/* At end of message: finish P (opening it first if nobody did). */
+void sjm_core_finish(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p);
 
 #endif

@@ -5,7 +5,7 @@
  *
  * DESCRIPTION
  *   The core decides what the one message of the transaction becomes
- *   (a verdict).  Some outcomes need more than one message:
+ *   (its plan, plan.h).  Some outcomes need more than one message:
  *     report mode      one envelope journal report (journal_report.h) to
  *                      the journal mailboxes; the transaction gets no
  *                      journal recipient;
@@ -21,14 +21,14 @@
  *
  * INTERFACE
  *   At end of header, sjm_delivery_wants_body() says whether end of
- *   message will need the original body.  At end of message, after the
- *   core filled V, sjm_delivery_plan() works out the extra messages and
- *   takes the journal recipient adds they replace out of V;
- *   sjm_delivery_execute() submits them (reinject.h) in the order
- *   journal first, people second, and only then may the adapter apply V
- *   and the recipients in sjm_delivery_rcpt_dels() to the transaction
- *   and accept it.
- *
+ *   message will need the whole original body.  At end of message, after
+ *   the core finished the plan, sjm_delivery_plan() adds the extra
+ *   messages to it (p->extras) and takes the journal recipient adds they
+ *   replace off the transaction; sjm_delivery_execute() submits them
+ *   (reinject.h) in the order journal first, people second, and only then
+ *   may the session apply the plan's edits (recipients a split moved to
+ *   their own copy included) and accept the transaction.
+
  * ERROR CONTRACT
  *   Nothing fails the caller; failures land in V:
  *     a journal message not accepted -> journal.on_failure: tempfail
@@ -51,25 +51,18 @@
 #include "txn.h"
 #include "reinject.h"
 
-typedef struct sjm_delivery sjm_delivery;
-
 /* TRUE: end of message needs the whole body, whatever max_scan_size says
  * (a journal report must carry all of the original). */
-gboolean sjm_delivery_wants_body(const sjm_config *cfg, const sjm_txn *txn);
+gboolean sjm_delivery_wants_body(const sjm_config *cfg, const sjm_txn *txn, const sjm_plan *p);
 
-/* NULL when the transaction needs no extra message. */
-sjm_delivery *sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v);
+/* The extra messages the finished plan P needs, into p->extras. */
+void sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p);
 
 /*
- * Submit to T, or with T NULL (--inspect) only describe what would be
- * submitted.  Adds "reinject=KIND[:N],..." to V's summary fields.
+ * Submit p->extras to T, or with T NULL (--inspect) only mark them as
+ * described.  Each message's status (and error) lands in P, with the
+ * failure policy above.
  */
-void sjm_delivery_execute(sjm_delivery *d, const sjm_config *cfg,
-                          const sjm_reinject_target *t, sjm_verdict *v);
-
-/* Recipients (char*, as the client gave them, without <>) to delete. */
-const GPtrArray *sjm_delivery_rcpt_dels(const sjm_delivery *d);
-
-void sjm_delivery_free(sjm_delivery *d);
+void sjm_delivery_execute(const sjm_config *cfg, const sjm_reinject_target *t, sjm_plan *p);
 
 #endif

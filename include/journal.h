@@ -1,9 +1,9 @@
 /*
- * journal.h - the journaling decision of SPEC section 5 and its
- * application to a verdict (journal recipients, journal marks).
+ * journal.h - the journaling decision and its application to the
+ * transaction's plan (journal recipients, journal marks).
  *
  * Three files implement it:
- *   journal.c           the rules in order, and the verdict;
+ *   journal.c           the rules in order, and the plan;
  *   journal_evidence.c  whether a report (DSN, MDN) is genuine, by the
  *                       structure of its body;
  *   journal_mark.c      the authenticated journal mark.
@@ -21,15 +21,6 @@
 /* The header that marks a message as journaled by this filter. */
 #define SJM_JOURNAL_MARK_HEADER "X-SMIME-Journal-Milter-Journaled"
 
-typedef struct sjm_journal_decision {
-    gboolean add;           /* TRUE: add the mailboxes below */
-    const char *reason;     /* when !add: "disabled", "journal-mailbox", "system:dsn", ... (static) */
-    const char *evidence;   /* what earned a skip beyond its reason, e.g. "system-host",
-                             * "mark:mac"; NULL when the reason says it all (static) */
-    char *unbelieved;       /* "null-sender:no-report-label,mark:bad-mac", or NULL */
-    GPtrArray *mailboxes;   /* of char*, when add */
-} sjm_journal_decision;
-
 /* Is ADDR (normalized) one of the configured journal mailboxes? */
 gboolean sjm_journal_is_mailbox(const sjm_config *cfg, const char *addr);
 
@@ -38,22 +29,28 @@ const char *sjm_journal_check_rcpt(const sjm_config *cfg, const sjm_txn *txn,
                                    const char *rcpt);
 
 /*
- * At end of header: does the decision need the body?  Only when the
- * top-level Content-Type claims multipart/report and a report rule is
- * on; plain mail keeps the no-body fast path.
+ * End of header: verify every journal mark once (P->journal.marks) and
+ * run the rules that need no body.  A rule that must read a report's
+ * structure leaves the decision open and sets P->body_for_journal, so
+ * plain mail keeps the no-body fast path.
  */
-gboolean sjm_journal_wants_body(const sjm_config *cfg, const sjm_txn *txn);
-
-/* The decision of SPEC section 5, in its order.  Clear with _clear(). */
-void sjm_journal_decide(const sjm_config *cfg, const sjm_txn *txn,
-                        sjm_journal_decision *d);
-void sjm_journal_decision_clear(sjm_journal_decision *d);
+void sjm_journal_open(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p);
+/* Could the journal still get a copy (decided "added", or not decided)? */
+gboolean sjm_journal_may_add(const sjm_plan *p);
+gboolean sjm_journal_wants_body(const sjm_plan *p);
 
 /*
- * Decide and write into V: v->journal summary, rcpt adds, mark edits,
- * and the log fields journal_evidence= and journal_unbelieved=.
+ * End of message: finish the decision (opening the plan first if nobody
+ * did) into P->journal, without touching P's edits.
  */
-void sjm_journal_apply(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v);
+void sjm_journal_decide(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p);
+
+/*
+ * End of message: decide, then write the journal's edits into P: the
+ * header firewall's deletions of marks not believed, the journal
+ * recipients and this host's mark.
+ */
+void sjm_journal_finish(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p);
 
 /* ---- journal_evidence.c */
 
@@ -78,7 +75,8 @@ gboolean sjm_evidence_mdn(const sjm_txn *txn, const char **why);
 char *sjm_mark_make(const sjm_config *cfg, const sjm_txn *txn, gint64 now);
 /*
  * Does the mark VALUE found on TXN count?  *WHY is a static token either
- * way: the evidence ("mark:mac") or the refusal ("mark:bad-mac").
+ * way: the evidence ("mac", "unkeyed-trusted-client") or the refusal
+ * ("bad-mac", "unkeyed", ...).
  */
 gboolean sjm_mark_believed(const sjm_config *cfg, const sjm_txn *txn, const char *value,
                            const char **why);

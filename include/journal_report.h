@@ -1,6 +1,7 @@
 /*
  * journal_report.h - the Exchange-compatible envelope journal report
- * (SPEC 6.3) and the "original as received" that it carries.
+ * ([journal] mode = report in smime-journal-milter.conf(5)) and the
+ * "original as received" that it carries.
  *
  * INTERFACE
  *   sjm_report_build() turns a transaction (envelope, header fields as

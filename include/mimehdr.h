@@ -51,6 +51,13 @@ GPtrArray *sjm_mimehdr_split_block(const guchar *blk, gsize len, guint64 base);
 /* The first field named NAME (any case) of FIELDS (may be NULL), or NULL. */
 const char *sjm_mimehdr_field_value(GPtrArray *fields, const char *name);
 
+/*
+ * P past folding white space and (nested, possibly escaped) comments
+ * (RFC 5322 CFWS).  An unterminated comment ends at the end of the value
+ * and sets *BAD (when BAD is not NULL).
+ */
+const char *sjm_mimehdr_skip_cfws(const char *p, gboolean *bad);
+
 /* Is NAME a Content-* field (those that move with a MIME entity)? */
 gboolean sjm_mimehdr_is_content_field(const char *name);
 

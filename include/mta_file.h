@@ -69,4 +69,11 @@ gboolean sjm_mta_file_add_original_body(sjm_mta_file *m, const void *data, gsize
  */
 gboolean sjm_mta_file_write(sjm_mta_file *m, FILE *out, gboolean crlf);
 
+/*
+ * The header fields after the edits as a CRLF header block ending in the
+ * empty line (the split copy's header, rendered through the same edit
+ * semantics as --inspect).  Fields with raw bytes are written as received.
+ */
+GString *sjm_mta_file_header_block(const sjm_mta_file *m);
+
 #endif

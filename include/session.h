@@ -10,7 +10,7 @@
  *     - CRLF normalisation of the body, whatever the source hands in;
  *     - the calls into the core (core.h) at RCPT, end of header and end
  *       of message;
- *     - applying the verdict through a table of MTA operations
+ *     - applying the plan through a table of MTA operations
  *       (sjm_mta_ops): libmilter's smfi_* in the daemon, an in-memory
  *       message (mta_file.h) in --inspect and the unit tests;
  *     - the failure policy: journal.on_failure when the MTA refuses to
@@ -19,7 +19,7 @@
  *
  * DIAGNOSTICS
  *   Nothing here fails the caller: every internal problem becomes a
- *   verdict (tempfail or accept, per the configuration) and is named in
+ *   plan (tempfail or accept, per the configuration) and is named in
  *   the summary.
  */
 #ifndef SJM_SESSION_H
@@ -35,7 +35,7 @@ typedef struct sjm_client {
 } sjm_client;
 
 /*
- * How a verdict reaches the MTA.  Each operation returns FALSE when the
+ * How a plan reaches the MTA.  Each operation returns FALSE when the
  * MTA refused it.  Addresses come without angle brackets; esmtp_args is
  * NULL when there are none (and is dropped by an MTA that cannot take
  * them, which reports that through can_esmtp_args).
@@ -92,18 +92,30 @@ gboolean sjm_session_eoh(sjm_session *s);
 gboolean sjm_session_body(sjm_session *s, const guchar *chunk, gsize len);
 
 /*
- * End of message: decide, apply the verdict through OPS on MTA, apply the
+ * End of message: decide, apply the plan through OPS on MTA, apply the
  * failure policy, and fill OUT (free with sjm_outcome_clear).
  */
 void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outcome *out);
 void sjm_outcome_clear(sjm_outcome *out);
 
 /*
- * The verdict's header edits and replacement body through OPS (the part
- * of sjm_session_eom after the recipients), for tests that run a module
+ * The plan's header edits and replacement body through OPS (the part of
+ * sjm_session_eom after the recipients), for tests that run a module
  * without a session.  FALSE when the MTA refused an edit.
  */
-gboolean sjm_session_apply_content(const sjm_verdict *v, const sjm_mta_ops *ops, void *mta);
+gboolean sjm_session_apply_content(const sjm_plan *p, const sjm_mta_ops *ops, void *mta);
+
+/*
+ * EDITS (sjm_header_edit*) through OPS, in order; with SKIP_MARK the
+ * journal mark is left out.  FALSE when the MTA refused one.  The split
+ * copy is rendered with this and the in-memory MTA (mta_file.h).
+ */
+gboolean sjm_session_apply_edits(const GPtrArray *edits, const sjm_mta_ops *ops, void *mta,
+                                 gboolean skip_mark);
+
+/* The plan, once end of header opened it (NULL before); after end of
+ * message it is the finished plan, for adapters that count or log it. */
+const sjm_plan *sjm_session_plan(const sjm_session *s);
 
 /*
  * --inspect: journal reports and split copies are described in the

@@ -1,8 +1,9 @@
 /*
  * smime.h - S/MIME detection and signature stripping over a whole
- * message (SPEC section 4).  Reads the headers and the spooled body of a
- * transaction and writes its outcome into a verdict: the signature
- * summary, top-level Content-* header edits and a replacement body.
+ * message.  Reads the headers and the spooled body of a transaction and
+ * writes its outcome into the transaction's plan: the signature outcome,
+ * the verification results, top-level Content-* header edits and a
+ * replacement body (and, for a split, the stripped copy's).
  */
 #ifndef SJM_SMIME_H
 #define SJM_SMIME_H
@@ -17,16 +18,25 @@
  */
 gboolean sjm_smime_wants_body(const sjm_config *cfg, const sjm_txn *txn, gboolean strip);
 
+/* Whose signatures go: nobody's (but [verify]'s drops), everybody's, or
+ * the legacy recipients' of a split, rendered apart from the rest. */
+typedef enum {
+    SJM_SMIME_PRESERVE,
+    SJM_SMIME_STRIP,
+    SJM_SMIME_SPLIT
+} sjm_smime_mode;
+
 /*
- * Sets v->signature to none|preserved|stripped(detached|opaque|...)|
- * encrypted|malformed|skipped and, when stripping, adds header edits and
- * v->new_body.  txn->body may be NULL (body was skipped): then only the
- * headers are classified.  Returns FALSE only on an internal failure
- * (out of memory, temp file write error); the message then passes per
- * on_error and v is left for the caller to reset.
+ * Sets p->sig (outcome, counts, verification) and, when stripping, adds
+ * header edits and p->new_body; for SPLIT also p->split_body and
+ * p->split_edits, from the same single scan.  txn->body may be NULL
+ * (body was skipped): then only the headers are classified.  Returns
+ * FALSE only on an internal failure (out of memory, temp file write
+ * error); the message then passes per on_error and the caller resets the
+ * signature work (sjm_plan_reset_signature).
  */
 gboolean sjm_smime_process(const sjm_config *cfg, const sjm_txn *txn,
-                           gboolean strip, sjm_verdict *v);
+                           sjm_smime_mode mode, sjm_plan *p);
 
 /* Knobs of one scan that are not configuration. */
 typedef struct sjm_smime_opts {
@@ -42,8 +52,8 @@ typedef struct sjm_smime_opts {
 #define SJM_SMIME_STREAM_THRESHOLD (1024 * 1024)
 
 /* sjm_smime_process() with OPTS; NULL means the defaults above. */
-gboolean sjm_smime_process_opts(const sjm_config *cfg, const sjm_txn *txn, gboolean strip,
-                                const sjm_smime_opts *opts, sjm_verdict *v);
+gboolean sjm_smime_process_opts(const sjm_config *cfg, const sjm_txn *txn, sjm_smime_mode mode,
+                                const sjm_smime_opts *opts, sjm_plan *p);
 
 /* Library initialisation (GMime, OpenSSL), once per process. */
 void sjm_smime_init(void);

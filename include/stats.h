@@ -1,6 +1,6 @@
 /*
- * stats.h - durable per-day journal volume counters (issue 13 item 3;
- * Exchange 5.5 SP1's advice: watch the journal grow for the first days,
+ * stats.h - durable per-day journal volume counters (Exchange 5.5 SP1's
+ * advice: watch the journal grow for the first days,
  * then project a year of storage).
  *
  * DESCRIPTION
@@ -62,20 +62,24 @@ gboolean sjm_stats_flush(void);
 /* Flush a last time and stop the thread. */
 void sjm_stats_stop(void);
 
-/*
- * One finished transaction, from its verdict: the journal summary
- * ("added:A,B", "skipped:REASON", "disabled"), the signature summary,
- * whether it was tempfailed, whether a label was not believed, and the
- * message's size in bytes.  Atomic adds only.
- */
-void sjm_stats_record(const char *journal, const char *signature, gboolean tempfailed,
-                      gboolean unbelieved, guint64 bytes);
-/* The same, from a transaction and its verdict (size from the headers and body seen). */
-void sjm_stats_record_verdict(const sjm_txn *txn, const sjm_verdict *v, guint64 body_bytes);
+/* One finished transaction, as the statistics count it. */
+typedef struct sjm_stats_sample {
+    sjm_journal_status journal;
+    sjm_journal_reason reason;      /* when SKIPPED */
+    guint copies;                   /* journal copies, when ADDED */
+    sjm_signature_outcome signature;
+    gboolean tempfailed;
+    gboolean unbelieved;            /* a label was not believed */
+    guint64 bytes;                  /* the message's size */
+} sjm_stats_sample;
+
+/* Count one transaction now.  Atomic adds only. */
+void sjm_stats_record(const sjm_stats_sample *m);
+/* The same, from a transaction and its finished plan (size from the headers and body seen). */
+void sjm_stats_record_plan(const sjm_txn *txn, const sjm_plan *p, guint64 body_bytes);
 
 /* For tests: count as if it were day DAY (days since 1970-01-01 UTC). */
-void sjm_stats_record_on_day(gint64 day, const char *journal, const char *signature,
-                             gboolean tempfailed, gboolean unbelieved, guint64 bytes);
+void sjm_stats_record_on_day(gint64 day, const sjm_stats_sample *m);
 
 /*
  * The file's per-day totals: a GTree of day (gint64*, days since

@@ -26,7 +26,12 @@
  *   del_rcpt=<ADDR>                each recipient the filter deleted (split:
  *                                  it gets a re-injected stripped copy)
  *   rcpt_refused=ADDR(REPLY)       each RCPT the filter refused
- *   KEY=VALUE ...                  module extras (error=, verify=, ...)
+ *   smime_error=WHY                after signature=malformed
+ *   authres_removed=N verify=... verify_reason= verify_part= verify_signer=
+ *   verify_from=                   [verify] results, one list item per signature
+ *   journal_evidence= journal_unbelieved=   what earned a skip, labels not believed
+ *   reinject_error= reinject=KIND:N,...     extra messages submitted (would-... in --inspect)
+ *   error=edit-failed              an edit the MTA refused, on_error = accept
  *   time=MS ms                     time since MAIL FROM, in milliseconds
  */
 #ifndef SJM_SUMMARY_H
@@ -34,7 +39,7 @@
 
 #include "txn.h"
 
-char *sjm_summary_line(const sjm_txn *txn, const sjm_verdict *v, gint64 elapsed_us,
+char *sjm_summary_line(const sjm_txn *txn, const sjm_plan *p, gint64 elapsed_us,
                        gboolean with_envelope);
 
 #endif

@@ -1,14 +1,14 @@
 /*
- * txn.h - one SMTP transaction as the core sees it, and the verdict the
- * core hands back.  The session layer (session.h) fills an sjm_txn for
- * both the milter and --inspect and applies the sjm_verdict; the core
- * only reads the one and writes the other.
+ * txn.h - one SMTP transaction as the core sees it.  The session layer
+ * (session.h) fills an sjm_txn for both the milter and --inspect; the
+ * core only reads it and writes the transaction's plan (plan.h).
  */
 #ifndef SJM_TXN_H
 #define SJM_TXN_H
 
 #include <glib.h>
 #include "spool.h"
+#include "plan.h"
 
 typedef struct sjm_header {
     char *name;
@@ -37,55 +37,10 @@ void sjm_txn_add_rcpt(sjm_txn *txn, const char *raw);
 void sjm_txn_add_header(sjm_txn *txn, const char *name, const char *value);
 /* Value of the first header named NAME (case-insensitive), or NULL. */
 const char *sjm_txn_header(const sjm_txn *txn, const char *name);
-
-typedef enum {
-    SJM_HDR_ADD,      /* append at the end of the header */
-    SJM_HDR_INSERT,   /* insert at index (0 = very top) */
-    SJM_HDR_CHANGE    /* change the index'th (1-based) occurrence of name; value NULL deletes */
-} sjm_header_op;
-
-typedef struct sjm_header_edit {
-    sjm_header_op op;
-    int index;
-    char *name;
-    char *value;
-} sjm_header_edit;
-
-typedef struct sjm_rcpt_add {
-    char *addr;         /* without angle brackets */
-    char *esmtp_args;   /* e.g. "NOTIFY=NEVER", or NULL */
-} sjm_rcpt_add;
-
-typedef enum {
-    SJM_ACTION_CONTINUE,  /* deliver, after applying the edits */
-    SJM_ACTION_TEMPFAIL,
-    SJM_ACTION_REJECT
-} sjm_action;
-
-typedef struct sjm_verdict {
-    sjm_action action;
-    char *reply_code;       /* for TEMPFAIL/REJECT, e.g. "451" */
-    char *reply_xcode;      /* e.g. "4.3.0" */
-    char *reply_text;
-    GPtrArray *header_edits;/* of sjm_header_edit*, applied in order */
-    GPtrArray *rcpt_adds;   /* of sjm_rcpt_add* */
-    GPtrArray *rcpt_dels;   /* of char*, envelope recipients to remove */
-    sjm_spool *new_body;    /* replacement body, NULL = unchanged */
-    char *signature;        /* summary value, see summary.h */
-    char *journal;          /* summary value, see summary.h */
-    GString *extra;         /* further " key=value" fields for the log line */
-} sjm_verdict;
-
-sjm_verdict *sjm_verdict_new(void);
-void sjm_verdict_free(sjm_verdict *v);
-void sjm_verdict_add_header(sjm_verdict *v, sjm_header_op op, int index,
-                            const char *name, const char *value);
-void sjm_verdict_add_rcpt(sjm_verdict *v, const char *addr, const char *esmtp_args);
-void sjm_verdict_del_rcpt(sjm_verdict *v, const char *addr);
-void sjm_verdict_set_reply(sjm_verdict *v, sjm_action action, const char *code,
-                           const char *xcode, const char *text);
-void sjm_verdict_set_signature(sjm_verdict *v, const char *summary);
-void sjm_verdict_set_journal(sjm_verdict *v, const char *summary);
-void sjm_verdict_add_extra(sjm_verdict *v, const char *key, const char *value);
+/*
+ * Did the message come from a local process (sendmail(1), pickup) rather
+ * than over a network connection?  The MTA then names no client address.
+ */
+gboolean sjm_txn_local_submission(const sjm_txn *txn);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * verify.h - S/MIME signature verification against the organisation's
- * trust list (SPEC section 4 "Verify"), independent of MIME: callers
+ * trust list ([verify] in smime-journal-milter.conf(5)), independent of MIME: callers
  * hand in the CMS DER of a signature (and, for a detached signature, the
  * exact bytes of the signed entity) and get a result they can put into
  * Authentication-Results (authres.h) and the log.

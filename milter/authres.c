@@ -6,6 +6,7 @@
 #include <string.h>
 #include <gmime/gmime.h>
 #include "authres.h"
+#include "mimehdr.h"
 
 /* Folded lines stay under this many characters where a break is possible. */
 #define FOLD_AT 76
@@ -100,33 +101,11 @@ char *sjm_authres_smime(const char *authserv_id, const sjm_verify_result *r)
     return g_string_free(f, FALSE);
 }
 
-/* Skip folding white space and (nested) comments. */
-static const char *skip_cfws(const char *p)
-{
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            p++;
-        if (*p != '(')
-            return p;
-        int depth = 0;
-        for (; *p; p++) {
-            if (*p == '\\' && p[1] != '\0')
-                p++;
-            else if (*p == '(')
-                depth++;
-            else if (*p == ')' && --depth == 0) {
-                p++;
-                break;
-            }
-        }
-    }
-}
-
 gboolean sjm_authres_claims(const char *value, const char *authserv_id)
 {
     if (value == NULL || authserv_id == NULL)
         return FALSE;
-    const char *p = skip_cfws(value);
+    const char *p = sjm_mimehdr_skip_cfws(value, NULL);
     GString *id = g_string_new(NULL);
     if (*p == '"') {
         for (p++; *p && *p != '"'; p++) {
@@ -166,23 +145,26 @@ static gboolean from_has(const sjm_txn *txn, const char *addr)
     return found;
 }
 
-/* One log token from free text: no spaces, never empty. */
-static void add_list(GString *s, const char *item)
+static sjm_verify_result *result_dup(const sjm_verify_result *r)
 {
-    if (s->len > 0)
-        g_string_append_c(s, ',');
-    for (const char *p = item != NULL && *item ? item : "-"; *p; p++)
-        g_string_append_c(s, (*p == ' ' || *p == ',' || *p == '=' || (guchar)*p < ' ') ? '_' : *p);
+    sjm_verify_result *d = g_new0(sjm_verify_result, 1);
+    d->code = r->code;
+    d->reason = r->reason;
+    d->identifier = g_strdup(r->identifier);
+    d->serial = g_strdup(r->serial);
+    d->issuer = g_strdup(r->issuer);
+    d->part = g_strdup(r->part);
+    return d;
 }
 
 void sjm_authres_apply(const sjm_config *cfg, const sjm_txn *txn,
-                       const GPtrArray *results, sjm_verdict *v)
+                       const GPtrArray *results, sjm_plan *p)
 {
     /* The firewall.  Highest occurrence first, so the lower indexes stay
      * right whether or not the MTA renumbers after a delete; before our
      * own fields are inserted, so no index ever points at one of ours. */
     if (!txn->client_trusted && txn->headers != NULL) {
-        int count = 0, removed = 0;
+        int count = 0;
         for (guint i = 0; i < txn->headers->len; i++) {
             const sjm_header *h = g_ptr_array_index(txn->headers, i);
             if (g_ascii_strcasecmp(h->name, SJM_AUTHRES_FIELD) == 0)
@@ -193,51 +175,27 @@ void sjm_authres_apply(const sjm_config *cfg, const sjm_txn *txn,
             if (g_ascii_strcasecmp(h->name, SJM_AUTHRES_FIELD) != 0)
                 continue;
             if (sjm_authres_claims(h->value, cfg->authserv_id)) {
-                sjm_verdict_add_header(v, SJM_HDR_CHANGE, count, h->name, NULL);
-                removed++;
+                sjm_plan_add_header(p, SJM_HDR_CHANGE, count, h->name, NULL);
+                p->sig.authres_removed++;
             }
             count--;
-        }
-        if (removed > 0) {
-            char *n = g_strdup_printf("%d", removed);
-            sjm_verdict_add_extra(v, "authres_removed", n);
-            g_free(n);
         }
     }
 
     guint n = results != NULL ? results->len : 0;
-    if (n == 0) {
-        gboolean skipped = v->signature != NULL && strcmp(v->signature, "skipped") == 0;
-        gboolean malformed = v->signature != NULL && strcmp(v->signature, "malformed") == 0;
-        sjm_verdict_add_extra(v, "verify", skipped ? "skipped" : malformed ? "malformed" : "none");
+    if (n == 0)
         return;
-    }
     /* Each inserted at the top: the last first, so they read in order. */
     for (guint i = n; i > 0; i--) {
         const sjm_verify_result *r = g_ptr_array_index(results, i - 1);
         char *value = sjm_authres_smime(cfg->authserv_id, r);
-        sjm_verdict_add_header(v, SJM_HDR_INSERT, 0, SJM_AUTHRES_FIELD, value);
+        sjm_plan_add_header(p, SJM_HDR_INSERT, 0, SJM_AUTHRES_FIELD, value);
         g_free(value);
     }
-    GString *codes = g_string_new(NULL), *reasons = g_string_new(NULL),
-            *signers = g_string_new(NULL), *parts = g_string_new(NULL);
-    gboolean any_signer = FALSE, from_match = FALSE;
+    p->sig.verify = SJM_VERIFY_STATE_RESULTS;
     for (guint i = 0; i < n; i++) {
         const sjm_verify_result *r = g_ptr_array_index(results, i);
-        add_list(codes, sjm_verify_code_name(r->code));
-        add_list(reasons, r->reason);
-        add_list(signers, r->identifier);
-        add_list(parts, r->part);
-        any_signer = any_signer || r->identifier != NULL;
-        from_match = from_match || from_has(txn, r->identifier);
+        g_ptr_array_add(p->sig.results, result_dup(r));
+        p->sig.signer_in_from = p->sig.signer_in_from || from_has(txn, r->identifier);
     }
-    sjm_verdict_add_extra(v, "verify", codes->str);
-    sjm_verdict_add_extra(v, "verify_reason", reasons->str);
-    sjm_verdict_add_extra(v, "verify_part", parts->str);
-    sjm_verdict_add_extra(v, "verify_signer", signers->str);
-    sjm_verdict_add_extra(v, "verify_from", !any_signer ? "unknown" : from_match ? "match" : "mismatch");
-    g_string_free(codes, TRUE);
-    g_string_free(reasons, TRUE);
-    g_string_free(signers, TRUE);
-    g_string_free(parts, TRUE);
 }

@@ -1,7 +1,7 @@
 /*
  * config.c - read a configuration file, load every key of the table
  * (config_table.c) through its type (config_types.c), apply the
- * cross-key rules, and print the result (SPEC section 3).
+ * cross-key rules, and print the result (smime-journal-milter.conf(5)).
  *
  * GKeyFile does the parsing, but it knows neither line numbers nor
  * inline comments, so a first pass over the raw text records where each
@@ -246,18 +246,57 @@ static sjm_config *load_text(const char *path, const char *text, GPtrArray *erro
     return c;
 }
 
+/*
+ * A configuration file is text: a NUL byte would end the parse early and
+ * hide the rest of the file, and other control bytes or invalid UTF-8
+ * mean the file is not what the administrator thinks it is.  The first
+ * such byte is named with its line.
+ */
+static gboolean binary_free(const char *path, const char *text, gsize len, GPtrArray *errors)
+{
+    guint line = 1;
+    for (gsize i = 0; i < len; i++) {
+        guchar ch = (guchar)text[i];
+        if (ch == '\n') {
+            line++;
+            continue;
+        }
+        if (ch < 0x20 && ch != '\t' && ch != '\r') {
+            g_ptr_array_add(errors, g_strdup_printf("%s:%u: contains %s (byte 0x%02x): "
+                                                    "a configuration file is text",
+                                                    path, line, ch == 0 ? "a NUL byte" : "a control character", ch));
+            return FALSE;
+        }
+        if (ch == 0x7f) {
+            g_ptr_array_add(errors, g_strdup_printf("%s:%u: contains a control character (byte 0x7f): "
+                                                    "a configuration file is text", path, line));
+            return FALSE;
+        }
+    }
+    const char *bad = NULL;
+    if (!g_utf8_validate(text, (gssize)len, &bad)) {
+        line = 1;
+        for (const char *p = text; p < bad; p++)
+            line += *p == '\n';
+        g_ptr_array_add(errors, g_strdup_printf("%s:%u: is not valid UTF-8 (byte 0x%02x)",
+                                                path, line, (guchar)*bad));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 sjm_config *sjm_config_load(const char *path, GPtrArray *errors)
 {
     char *text = NULL;
+    gsize len = 0;
     GError *err = NULL;
 
-    if (!g_file_get_contents(path, &text, NULL, &err)) {
+    if (!g_file_get_contents(path, &text, &len, &err)) {
         g_ptr_array_add(errors, g_strdup_printf("%s: cannot read: %s", path, err->message));
         g_error_free(err);
         return NULL;
     }
-    if (memchr(text, '\0', strlen(text) + 1) != text + strlen(text)) {
-        g_ptr_array_add(errors, g_strdup_printf("%s: contains a NUL byte", path));
+    if (!binary_free(path, text, len, errors)) {
         g_free(text);
         return NULL;
     }

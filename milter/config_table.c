@@ -1,6 +1,6 @@
 /*
  * config_table.c - every configuration key, one row each, and the few
- * rules that involve more than one key (SPEC section 3).
+ * rules that involve more than one key (smime-journal-milter.conf(5)).
  *
  * To add a key: add its field to struct sjm_config (include/config.h),
  * add one row below with the macro of its type, and document it in
@@ -148,10 +148,7 @@ static void authserv_id_host_name(sjm_loader *ld, sjm_config *c)
     }
 }
 
-/* Honest refusals: an administrator who asks for a feature this version
- * does not have must not believe it is working.  Each goes when its
- * feature lands. */
-/* Only checked: delivery.c splits it where it connects. */
+/* Only checked: session.c splits it where it connects. */
 static void reinject_host_port(sjm_loader *ld, sjm_config *c)
 {
     if (!sjm_split_host_port(c->reinject, NULL, NULL))

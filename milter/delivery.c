@@ -16,285 +16,117 @@
 #include "delivery.h"
 #include "journal.h"
 #include "journal_report.h"
-#include "sigpolicy.h"
+#include "mimehdr.h"
+#include "mta_file.h"
+#include "session.h"
 #include "smime.h"
 
-typedef enum { MSG_REPORT, MSG_JOURNAL_ORIGINAL, MSG_SPLIT } msg_kind;
-
-typedef struct outmsg {
-    msg_kind kind;
-    char *sender;
-    GPtrArray *rcpts;           /* of char* */
-    const char *rcpt_args;      /* the same for every recipient */
-    GString *headers;           /* rendered header block (not for reports) */
-    sjm_spool *body;            /* borrowed from the txn, or owned_body */
-    sjm_spool *owned_body;
-    sjm_report *report;
-} outmsg;
-
-struct sjm_delivery {
-    GPtrArray *msgs;            /* of outmsg*, in submission order */
-    GPtrArray *rcpt_dels;       /* of char* */
-    GPtrArray *journal_adds;    /* of sjm_rcpt_add*, taken out of the verdict */
-};
-
-static const char *const kind_name[] = {"report", "journal-original", "split"};
-
-static void outmsg_free(outmsg *m)
+gboolean sjm_delivery_wants_body(const sjm_config *cfg, const sjm_txn *txn, const sjm_plan *p)
 {
-    g_free(m->sender);
-    g_ptr_array_free(m->rcpts, TRUE);
-    if (m->headers)
-        g_string_free(m->headers, TRUE);
-    sjm_spool_free(m->owned_body);
-    sjm_report_free(m->report);
-    g_free(m);
-}
-
-static outmsg *outmsg_new(msg_kind kind, const char *sender, const char *rcpt_args)
-{
-    outmsg *m = g_new0(outmsg, 1);
-    m->kind = kind;
-    m->sender = g_strdup(sender);
-    m->rcpts = g_ptr_array_new_with_free_func(g_free);
-    m->rcpt_args = rcpt_args;
-    return m;
-}
-
-/* ------------------------------------------------------------ policy */
-
-/* Recipients who get signatures stripped, when mixed = split divides them,
- * as the client gave them (for the deletion and the copy's RCPT TO). */
-static GPtrArray *split_strip_rcpts(const sjm_config *cfg, const sjm_txn *txn)
-{
-    if (cfg->sig_mixed != SJM_SIG_ACTION_SPLIT)
-        return NULL;
-    GPtrArray *strip = g_ptr_array_new_with_free_func(g_free);
-    guint keep = 0;
-    for (guint i = 0; i < txn->rcpts->len; i++) {
-        const char *r = g_ptr_array_index(txn->rcpts, i);
-        /* A journal mailbox addressed directly keeps the original. */
-        if (!sjm_journal_is_mailbox(cfg, r)
-            && sjm_sigpolicy_for_rcpt(cfg, r) == SJM_SIG_ACTION_STRIP)
-            g_ptr_array_add(strip, g_strdup(txn->rcpts_raw->len == txn->rcpts->len
-                                            ? g_ptr_array_index(txn->rcpts_raw, i) : r));
-        else
-            keep++;
-    }
-    if (strip->len == 0 || keep == 0) {
-        g_ptr_array_free(strip, TRUE);
-        return NULL;
-    }
-    return strip;
-}
-
-gboolean sjm_delivery_wants_body(const sjm_config *cfg, const sjm_txn *txn)
-{
-    if (cfg->journal_enabled && cfg->journal_mode == SJM_JOURNAL_MODE_REPORT) {
-        sjm_journal_decision d;
-        sjm_journal_decide(cfg, txn, &d);
-        gboolean add = d.add;
-        sjm_journal_decision_clear(&d);
-        if (add)
-            return TRUE;
-    }
-    GPtrArray *strip = split_strip_rcpts(cfg, txn);
-    if (strip == NULL)
-        return FALSE;
-    g_ptr_array_free(strip, TRUE);
-    return sjm_smime_wants_body(cfg, txn, TRUE);
-}
-
-/* ------------------------------------------------------------ headers */
-
-static sjm_header *header_dup(const char *name, const char *value)
-{
-    sjm_header *h = g_new0(sjm_header, 1);
-    h->name = g_strdup(name);
-    h->value = g_strdup(value);
-    return h;
-}
-
-static void header_free(gpointer p)
-{
-    sjm_header *h = p;
-    g_free(h->name);
-    g_free(h->value);
-    g_free(h);
-}
-
-/* The edits of a verdict, as libmilter's smfi_* would apply them. */
-static void apply_edits(GPtrArray *hdrs, const GPtrArray *edits)
-{
-    for (guint i = 0; i < edits->len; i++) {
-        const sjm_header_edit *e = g_ptr_array_index(edits, i);
-        if (e->op == SJM_HDR_ADD) {
-            g_ptr_array_add(hdrs, header_dup(e->name, e->value));
-        } else if (e->op == SJM_HDR_INSERT) {
-            guint at = e->index < 0 ? 0 : MIN((guint)e->index, hdrs->len);
-            g_ptr_array_insert(hdrs, (gint)at, header_dup(e->name, e->value));
-        } else {
-            int seen = 0;
-            guint j;
-            for (j = 0; j < hdrs->len; j++) {
-                sjm_header *h = g_ptr_array_index(hdrs, j);
-                if (g_ascii_strcasecmp(h->name, e->name) == 0 && ++seen == e->index)
-                    break;
-            }
-            if (j < hdrs->len && e->value == NULL) {
-                g_ptr_array_remove_index(hdrs, j);
-            } else if (j < hdrs->len) {
-                sjm_header *h = g_ptr_array_index(hdrs, j);
-                g_free(h->value);
-                h->value = g_strdup(e->value);
-            } else if (e->value != NULL) {
-                g_ptr_array_add(hdrs, header_dup(e->name, e->value));
-            }
-        }
-    }
+    if (cfg->journal_enabled && cfg->journal_mode == SJM_JOURNAL_MODE_REPORT
+        && sjm_journal_may_add(p))
+        return TRUE;
+    return p->split_rcpts != NULL && sjm_smime_wants_body(cfg, txn, TRUE);
 }
 
 /* ------------------------------------------------------------ plan */
 
-static void rcpt_add_free(gpointer p)
+/*
+ * The split copy's header: the original fields, the transaction's own
+ * edits but its Content-* ones (journal mark, header firewall,
+ * Authentication-Results: one set, made once), then the stripping's
+ * Content-* edits, all through the in-memory MTA's edit semantics.
+ */
+static GString *split_headers(const sjm_txn *txn, const sjm_plan *p)
 {
-    sjm_rcpt_add *a = p;
-    g_free(a->addr);
-    g_free(a->esmtp_args);
-    g_free(a);
-}
-
-static sjm_delivery *delivery_new(void)
-{
-    sjm_delivery *d = g_new0(sjm_delivery, 1);
-    d->msgs = g_ptr_array_new_with_free_func((GDestroyNotify)outmsg_free);
-    d->rcpt_dels = g_ptr_array_new_with_free_func(g_free);
-    return d;
-}
-
-static void internal_error(const sjm_config *cfg, sjm_verdict *v, const char *what)
-{
-    sjm_verdict_add_extra(v, "reinject_error", what);
-    if (cfg->on_error == SJM_ON_ERROR_TEMPFAIL)
-        sjm_verdict_set_reply(v, SJM_ACTION_TEMPFAIL, "451", "4.3.0",
-                              "Temporary filter failure, please try again later");
-}
-
-/* The stripped copy for a split: NULL when stripping changes nothing. */
-static outmsg *plan_split(const sjm_config *cfg, const sjm_txn *txn, const sjm_verdict *v,
-                          GPtrArray *strip_rcpts, gboolean *failed)
-{
-    sjm_verdict *sv = sjm_verdict_new();
-    outmsg *m = NULL;
-    *failed = !sjm_smime_process(cfg, txn, TRUE, sv);
-    if (!*failed && sv->new_body != NULL) {
-        m = outmsg_new(MSG_SPLIT, txn->sender, NULL);
-        for (guint i = 0; i < strip_rcpts->len; i++)
-            g_ptr_array_add(m->rcpts, g_strdup(g_ptr_array_index(strip_rcpts, i)));
-        GPtrArray *hdrs = g_ptr_array_new_with_free_func(header_free);
-        for (guint i = 0; i < txn->headers->len; i++) {
-            const sjm_header *h = g_ptr_array_index(txn->headers, i);
-            g_ptr_array_add(hdrs, header_dup(h->name, h->value));
-        }
-        /* The transaction's own edits (journal mark, header firewall)
-         * first, then the stripping's Content-* edits: they touch
-         * different fields, and both count from the original. */
-        apply_edits(hdrs, v->header_edits);
-        apply_edits(hdrs, sv->header_edits);
-        m->headers = sjm_render_headers(hdrs, NULL);
-        g_ptr_array_free(hdrs, TRUE);
-        m->owned_body = sv->new_body;
-        sv->new_body = NULL;
-        m->body = m->owned_body;
+    sjm_mta_file *m = sjm_mta_file_new();
+    for (guint i = 0; i < txn->headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(txn->headers, i);
+        sjm_mta_file_add_original_header(m, h->name, h->value, NULL);
     }
-    sjm_verdict_free(sv);
-    return m;
+    GPtrArray *common = g_ptr_array_new();
+    for (guint i = 0; i < p->header_edits->len; i++) {
+        sjm_header_edit *e = g_ptr_array_index(p->header_edits, i);
+        if (!sjm_mimehdr_is_content_field(e->name))
+            g_ptr_array_add(common, e);
+    }
+    sjm_session_apply_edits(common, &sjm_mta_file_ops, m, FALSE);
+    if (p->split_edits != NULL)
+        sjm_session_apply_edits(p->split_edits, &sjm_mta_file_ops, m, FALSE);
+    g_ptr_array_free(common, TRUE);
+    GString *block = sjm_mta_file_header_block(m);
+    sjm_mta_file_free(m);
+    return block;
+}
+
+static void internal_error(const sjm_config *cfg, sjm_plan *p, sjm_problem problem)
+{
+    p->problems |= problem;
+    if (cfg->on_error == SJM_ON_ERROR_TEMPFAIL)
+        sjm_plan_tempfail(p, SJM_REFUSAL_INTERNAL);
 }
 
 /* Put the journal recipients back on the transaction (bcc fallback). */
-static void restore_journal_adds(sjm_delivery *d, sjm_verdict *v)
+static void restore_journal_adds(const sjm_config *cfg, sjm_plan *p)
 {
-    if (d->journal_adds == NULL)
-        return;
-    for (guint i = 0; i < d->journal_adds->len; i++) {
-        const sjm_rcpt_add *a = g_ptr_array_index(d->journal_adds, i);
-        sjm_verdict_add_rcpt(v, a->addr, a->esmtp_args);
-    }
+    for (guint i = 0; i < p->journal.mailboxes->len; i++)
+        sjm_plan_add_rcpt(p, g_ptr_array_index(p->journal.mailboxes, i),
+                          cfg->notify_never ? "NOTIFY=NEVER" : NULL);
 }
 
-sjm_delivery *sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v)
+void sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
 {
-    if (v->action != SJM_ACTION_CONTINUE)
-        return NULL;
+    if (p->action != SJM_ACTION_CONTINUE)
+        return;
     gboolean report = cfg->journal_mode == SJM_JOURNAL_MODE_REPORT;
-    gboolean journal = v->rcpt_adds->len > 0;
-    GPtrArray *strip_rcpts = split_strip_rcpts(cfg, txn);
+    gboolean journal = p->rcpt_adds->len > 0;
     /* bcc mode: the delivered copy differs from the original */
-    gboolean journal_original = !report && journal && v->new_body != NULL;
+    gboolean journal_original = !report && journal && p->new_body != NULL;
 
-    if (!(report && journal) && !journal_original && strip_rcpts == NULL)
-        return NULL;
-
-    sjm_delivery *d = delivery_new();
     if (journal && (report || journal_original)) {
-        /* These recipients now get their own message. */
-        d->journal_adds = g_ptr_array_new_with_free_func(rcpt_add_free);
-        gsize n = 0;
-        gpointer *taken = g_ptr_array_steal(v->rcpt_adds, &n);
-        for (gsize i = 0; i < n; i++)
-            g_ptr_array_add(d->journal_adds, taken[i]);
-        g_free(taken);
-
+        /* These recipients now get a message of their own. */
+        g_ptr_array_set_size(p->rcpt_adds, 0);
         /* A report must never bounce: a bounce would tell the sender
          * about the journal, and there is no one to read it. */
-        outmsg *m = outmsg_new(report ? MSG_REPORT : MSG_JOURNAL_ORIGINAL,
-                               report ? "" : txn->sender, "NOTIFY=NEVER");
-        GPtrArray *mailboxes = g_ptr_array_new();
-        for (guint i = 0; i < d->journal_adds->len; i++) {
-            const sjm_rcpt_add *a = g_ptr_array_index(d->journal_adds, i);
-            g_ptr_array_add(m->rcpts, g_strdup(a->addr));
-            g_ptr_array_add(mailboxes, a->addr);
-        }
+        sjm_extra_message *m = sjm_extra_new(report ? SJM_EXTRA_REPORT : SJM_EXTRA_JOURNAL_ORIGINAL,
+                                             report ? "" : txn->sender, "NOTIFY=NEVER");
+        for (guint i = 0; i < p->journal.mailboxes->len; i++)
+            g_ptr_array_add(m->rcpts, g_strdup(g_ptr_array_index(p->journal.mailboxes, i)));
         char *error = NULL;
         if (report) {
-            m->report = sjm_report_build(cfg, txn, mailboxes, &error);
+            m->report = sjm_report_build(cfg, txn, p->journal.mailboxes, &error);
         } else if (txn->body == NULL || txn->body_failed) {
             error = g_strdup("original body not kept");
         } else {
             m->headers = sjm_render_headers(txn->headers, NULL);
             m->body = txn->body;
         }
-        g_ptr_array_free(mailboxes, TRUE);
         if (error == NULL) {
-            g_ptr_array_add(d->msgs, m);
+            g_ptr_array_add(p->extras, m);
         } else {
             /* When in doubt, journal: the recipients go back on the
              * transaction (on_error = accept), or it is tempfailed. */
-            outmsg_free(m);
-            restore_journal_adds(d, v);
-            internal_error(cfg, v, "no-original-body");
+            sjm_extra_free(m);
+            restore_journal_adds(cfg, p);
+            internal_error(cfg, p, SJM_PROBLEM_NO_ORIGINAL_BODY);
             g_free(error);
         }
     }
-    if (strip_rcpts != NULL && v->action == SJM_ACTION_CONTINUE) {
-        gboolean failed = FALSE;
-        outmsg *m = plan_split(cfg, txn, v, strip_rcpts, &failed);
-        if (failed) {
-            internal_error(cfg, v, "split-strip-failed");
-        } else if (m != NULL) {
-            g_ptr_array_add(d->msgs, m);
-            for (guint i = 0; i < strip_rcpts->len; i++)
-                g_ptr_array_add(d->rcpt_dels, g_strdup(g_ptr_array_index(strip_rcpts, i)));
+    if (p->split_rcpts != NULL && p->split_body != NULL && p->action == SJM_ACTION_CONTINUE) {
+        sjm_extra_message *m = sjm_extra_new(SJM_EXTRA_SPLIT, txn->sender, NULL);
+        for (guint i = 0; i < p->split_rcpts->len; i++) {
+            g_ptr_array_add(m->rcpts, g_strdup(g_ptr_array_index(p->split_rcpts, i)));
+            sjm_plan_del_rcpt(p, g_ptr_array_index(p->split_rcpts, i));
         }
+        m->headers = split_headers(txn, p);
+        m->body = p->split_body;
+        g_ptr_array_add(p->extras, m);
     }
-    if (strip_rcpts)
-        g_ptr_array_free(strip_rcpts, TRUE);
-    return d;
 }
 
 /* ------------------------------------------------------------ execute */
 
-static gboolean submit(const outmsg *m, const sjm_reinject_target *t, char **error)
+static gboolean submit(const sjm_extra_message *m, const sjm_reinject_target *t, char **error)
 {
     sjm_reinject_rcpt *rc = g_new0(sjm_reinject_rcpt, m->rcpts->len);
     for (guint i = 0; i < m->rcpts->len; i++) {
@@ -304,14 +136,14 @@ static gboolean submit(const outmsg *m, const sjm_reinject_target *t, char **err
     gboolean ok;
     if (m->report != NULL) {
         guint n;
-        const sjm_piece *p = sjm_report_pieces(m->report, &n);
-        ok = sjm_reinject_submit(t, m->sender, rc, m->rcpts->len, p, n, error);
+        const sjm_piece *pc = sjm_report_pieces(m->report, &n);
+        ok = sjm_reinject_submit(t, m->sender, rc, m->rcpts->len, pc, n, error);
     } else {
-        sjm_piece p[2] = {
+        sjm_piece pc[2] = {
             {.data = (const guchar *)m->headers->str, .len = m->headers->len},
             {.spool = m->body},
         };
-        ok = sjm_reinject_submit(t, m->sender, rc, m->rcpts->len, p, 2, error);
+        ok = sjm_reinject_submit(t, m->sender, rc, m->rcpts->len, pc, 2, error);
     }
     g_free(rc);
     return ok;
@@ -319,68 +151,54 @@ static gboolean submit(const outmsg *m, const sjm_reinject_target *t, char **err
 
 /* No journal copy exists, so no header may claim one (the header
  * firewall's deletions of strangers' marks stay). */
-static void drop_marks(sjm_verdict *v)
+static void drop_marks(sjm_plan *p)
 {
-    for (guint i = v->header_edits->len; i > 0; i--) {
-        const sjm_header_edit *e = g_ptr_array_index(v->header_edits, i - 1);
+    for (guint i = p->header_edits->len; i > 0; i--) {
+        const sjm_header_edit *e = g_ptr_array_index(p->header_edits, i - 1);
         if (e->value != NULL && g_ascii_strcasecmp(e->name, SJM_JOURNAL_MARK_HEADER) == 0)
-            g_ptr_array_remove_index(v->header_edits, i - 1);
+            g_ptr_array_remove_index(p->header_edits, i - 1);
     }
 }
 
-void sjm_delivery_execute(sjm_delivery *d, const sjm_config *cfg,
-                          const sjm_reinject_target *t, sjm_verdict *v)
+/* The split copy's recipients stay on the transaction: they get the
+ * original, signature and all. */
+static void keep_split_rcpts(sjm_plan *p)
 {
-    GString *done = g_string_new(NULL);
-    for (guint i = 0; i < d->msgs->len && v->action == SJM_ACTION_CONTINUE; i++) {
-        outmsg *m = g_ptr_array_index(d->msgs, i);
-        char *error = NULL;
-        gboolean ok = t == NULL || submit(m, t, &error);
-        if (ok) {
-            g_string_append_printf(done, "%s%s%s:%u", done->len ? "," : "",
-                                   t == NULL ? "would-" : "", kind_name[m->kind], m->rcpts->len);
+    for (guint i = p->rcpt_dels->len; i > 0; i--)
+        for (guint j = 0; p->split_rcpts != NULL && j < p->split_rcpts->len; j++)
+            if (strcmp(g_ptr_array_index(p->rcpt_dels, i - 1),
+                       g_ptr_array_index(p->split_rcpts, j)) == 0) {
+                g_ptr_array_remove_index(p->rcpt_dels, i - 1);
+                break;
+            }
+}
+
+void sjm_delivery_execute(const sjm_config *cfg, const sjm_reinject_target *t, sjm_plan *p)
+{
+    for (guint i = 0; i < p->extras->len && p->action == SJM_ACTION_CONTINUE; i++) {
+        sjm_extra_message *m = g_ptr_array_index(p->extras, i);
+        if (t == NULL) {
+            m->status = SJM_EXTRA_DESCRIBED;
             continue;
         }
-        char *why = g_strdelimit(g_strdup(error), " ", '-');
-        sjm_verdict_add_extra(v, "reinject_error", why);
-        g_free(why);
-        g_free(error);
-        if (m->kind == MSG_SPLIT) {
-            if (cfg->on_error == SJM_ON_ERROR_TEMPFAIL) {
-                sjm_verdict_set_reply(v, SJM_ACTION_TEMPFAIL, "451", "4.3.0",
-                                      "Temporary filter failure, please try again later");
-            } else {
-                /* They keep the original, signature and all. */
-                g_ptr_array_set_size(d->rcpt_dels, 0);
-            }
+        if (submit(m, t, &m->error)) {
+            m->status = SJM_EXTRA_SUBMITTED;
+            continue;
+        }
+        m->status = SJM_EXTRA_FAILED;
+        if (m->kind == SJM_EXTRA_SPLIT) {
+            if (cfg->on_error == SJM_ON_ERROR_TEMPFAIL)
+                sjm_plan_tempfail(p, SJM_REFUSAL_SPLIT_SUBMIT);
+            else
+                keep_split_rcpts(p);
         } else if (cfg->journal_on_failure == SJM_ON_ERROR_TEMPFAIL) {
-            sjm_verdict_set_reply(v, SJM_ACTION_TEMPFAIL, "451", "4.3.0",
-                                  "Journaling failed, please try again later");
-            sjm_verdict_set_journal(v, "failed");
-        } else if (m->kind == MSG_JOURNAL_ORIGINAL) {
-            restore_journal_adds(d, v);
+            sjm_plan_tempfail(p, SJM_REFUSAL_JOURNAL_SUBMIT);
+            p->journal.status = SJM_JOURNAL_FAILED;
+        } else if (m->kind == SJM_EXTRA_JOURNAL_ORIGINAL) {
+            restore_journal_adds(cfg, p);
         } else {
-            sjm_verdict_set_journal(v, "failed:accepted-unjournaled");
-            drop_marks(v);
+            p->journal.status = SJM_JOURNAL_FAILED_ACCEPTED;
+            drop_marks(p);
         }
     }
-    if (done->len)
-        sjm_verdict_add_extra(v, "reinject", done->str);
-    g_string_free(done, TRUE);
-}
-
-const GPtrArray *sjm_delivery_rcpt_dels(const sjm_delivery *d)
-{
-    return d->rcpt_dels;
-}
-
-void sjm_delivery_free(sjm_delivery *d)
-{
-    if (d == NULL)
-        return;
-    g_ptr_array_free(d->msgs, TRUE);
-    g_ptr_array_free(d->rcpt_dels, TRUE);
-    if (d->journal_adds)
-        g_ptr_array_free(d->journal_adds, TRUE);
-    g_free(d);
 }

@@ -1,8 +1,10 @@
 /*
- * journal.c - which journal mailboxes a message goes to (SPEC section 5)
- * and how that lands in a verdict.
+ * journal.c - which journal mailboxes a message goes to, and how that
+ * lands in the transaction's plan.
  *
- * The rules run in the SPEC's order and the first that applies decides,
+ * The rules run in the order smime-journal-milter.conf(5) lists them
+ * (JOURNALING DECISIONS), one row each in the table below, and the first
+ * that applies decides,
  * so a compliance officer can read one reason per message in the log.
  * Anything uncertain journals: every skip needs positive evidence that
  * the sender cannot write, i.e. structure (a genuine DSN or MDN,
@@ -63,27 +65,15 @@ const char *sjm_journal_check_rcpt(const sjm_config *cfg, const sjm_txn *txn,
         return NULL;
     /* Local submissions are not trusted, but non_smtpd_milters must never
      * refuse a recipient: Postfix would bounce the local user's mail. */
-    if (txn->client_trusted || txn->client_addr == NULL || *txn->client_addr == '\0')
+    if (txn->client_trusted || sjm_txn_local_submission(txn))
         return NULL;
     if (!sjm_journal_is_mailbox(cfg, rcpt))
         return NULL;
     return "Recipient is a journal mailbox and accepts mail only from trusted hosts";
 }
 
-/* ------------------------------------------------------------ decision */
+/* ------------------------------------------------------------ helpers */
 
-static guint count_marks(const sjm_txn *txn)
-{
-    guint n = 0;
-    for (guint i = 0; i < txn->headers->len; i++) {
-        const sjm_header *h = g_ptr_array_index(txn->headers, i);
-        if (g_ascii_strcasecmp(h->name, SJM_JOURNAL_MARK_HEADER) == 0)
-            n++;
-    }
-    return n;
-}
-
-/* The value of the N'th (1-based) mark. */
 static const char *mark_value(const sjm_txn *txn, guint n)
 {
     for (guint i = 0; i < txn->headers->len; i++) {
@@ -92,19 +82,6 @@ static const char *mark_value(const sjm_txn *txn, guint n)
             return h->value ? h->value : "";
     }
     return "";
-}
-
-static void unbelieved(sjm_journal_decision *d, const char *label, const char *why)
-{
-    char *token = g_strconcat(label, why ? ":" : "", why ? why : "", NULL);
-    if (d->unbelieved == NULL) {
-        d->unbelieved = token;
-        return;
-    }
-    char *joined = g_strconcat(d->unbelieved, ",", token, NULL);
-    g_free(d->unbelieved);
-    g_free(token);
-    d->unbelieved = joined;
 }
 
 static gboolean is_local(const sjm_config *cfg, const char *addr)
@@ -159,68 +136,6 @@ static gboolean site_applies(const sjm_config *cfg, const sjm_site *site,
     return FALSE;
 }
 
-static void skip(sjm_journal_decision *d, const char *reason)
-{
-    d->add = FALSE;
-    d->reason = reason;
-}
-
-gboolean sjm_journal_wants_body(const sjm_config *cfg, const sjm_txn *txn)
-{
-    return cfg->journal_enabled && (cfg->skip_null_sender || cfg->skip_read_reports) &&
-           sjm_evidence_wants_body(txn);
-}
-
-/* Rule 3: the first mark that verifies decides; the others are named. */
-static gboolean marked_upstream(const sjm_config *cfg, const sjm_txn *txn,
-                                sjm_journal_decision *d)
-{
-    const char *evidence = NULL;
-    for (guint n = count_marks(txn); n > 0; n--) {
-        const char *why;
-        if (sjm_mark_believed(cfg, txn, mark_value(txn, n), &why))
-            evidence = why;
-        else
-            unbelieved(d, why, NULL);
-    }
-    d->evidence = evidence;
-    return evidence != NULL;
-}
-
-/*
- * Rules 4 and 5: a report label is believed only with the structure of a
- * genuine report (journal_evidence.c), and a DSN only from the null sender
- * (RFC 3461 section 6.2); the null sender alone earns nothing.
- */
-static const char *system_report(const sjm_config *cfg, const sjm_txn *txn,
-                                 sjm_journal_decision *d)
-{
-    char *rt = sjm_evidence_report_type(txn);
-    gboolean null_sender = *txn->sender == '\0';
-    gboolean dsn_label = rt != NULL && strcmp(rt, "delivery-status") == 0;
-    gboolean mdn_label = rt != NULL && strcmp(rt, "disposition-notification") == 0;
-    const char *why = NULL, *result = NULL;
-
-    if (rt != NULL && *rt == '\0' && (cfg->skip_null_sender || cfg->skip_read_reports))
-        unbelieved(d, "report", "ambiguous-label");
-    if (cfg->skip_null_sender && null_sender && !mdn_label) {
-        if (sjm_evidence_dsn(txn, &why))
-            result = "system:dsn";
-        else
-            unbelieved(d, dsn_label ? "dsn" : "null-sender", why);
-    } else if (cfg->skip_null_sender && dsn_label) {
-        unbelieved(d, "dsn", "sender-not-null");
-    }
-    if (result == NULL && cfg->skip_read_reports && mdn_label) {
-        if (sjm_evidence_mdn(txn, &why))
-            result = "system:mdn";
-        else
-            unbelieved(d, "mdn", why);
-    }
-    g_free(rt);
-    return result;
-}
-
 static gboolean login_named(const sjm_config *cfg, const char *login)
 {
     char *lower = g_ascii_strdown(login, -1);
@@ -231,95 +146,195 @@ static gboolean login_named(const sjm_config *cfg, const char *login)
     return hit;
 }
 
-/*
- * Rule 6: a system sender is an address anyone can type; it counts only
- * from a host the administrator names as a system source, and from an
- * authenticated session only with a login the administrator names
- * (an ordinary user on a system host stays an ordinary user).
- */
-static gboolean system_sender(const sjm_config *cfg, const sjm_txn *txn,
-                              sjm_journal_decision *d)
+/* Recipients who are parties to the conversation (not journal mailboxes),
+ * and how many of them are public folders. */
+static guint count_parties(const sjm_config *cfg, const sjm_txn *txn, guint *folders)
 {
-    if (*txn->sender == '\0' || !sjm_addr_match_any(cfg->system_senders, txn->sender))
-        return FALSE;
-    if (txn->auth_name != NULL && *txn->auth_name != '\0') {
-        if (login_named(cfg, txn->auth_name)) {
-            d->evidence = "system-login";
-            return TRUE;
-        }
-        unbelieved(d, "system-sender", "login-not-named");
-        return FALSE;
-    }
-    if (txn->client_addr != NULL && *txn->client_addr != '\0' &&
-        sjm_netlist_contains(cfg->system_hosts, txn->client_addr)) {
-        d->evidence = "system-host";
-        return TRUE;
-    }
-    unbelieved(d, "system-sender", *txn->client_addr ? "not-a-system-host" : "local-submission");
-    return FALSE;
-}
-
-void sjm_journal_decide(const sjm_config *cfg, const sjm_txn *txn,
-                        sjm_journal_decision *d)
-{
-    memset(d, 0, sizeof *d);
-
-    /* 1 */
-    if (!cfg->journal_enabled) {
-        skip(d, "disabled");
-        return;
-    }
-
-    /* 2: nothing but journal mailboxes.  An empty recipient list is not
-     * taken for that: no MTA gets there, and if one did, journaling would
-     * err on the side of a copy. */
-    guint parties = 0, folders = 0;
+    guint parties = 0;
+    *folders = 0;
     for (guint i = 0; i < txn->rcpts->len; i++) {
         const char *r = g_ptr_array_index(txn->rcpts, i);
         if (sjm_journal_is_mailbox(cfg, r))
             continue;
         parties++;
         if (sjm_addr_match_any(cfg->public_folders, r))
-            folders++;
+            (*folders)++;
     }
-    if (txn->rcpts->len > 0 && parties == 0) {
-        skip(d, "journal-mailbox");
-        return;
-    }
+    return parties;
+}
 
-    /* 3: a mark only counts when it is authenticated (journal_mark.c). */
-    if (marked_upstream(cfg, txn, d)) {
-        skip(d, "journaled-upstream");
-        return;
-    }
+/* ------------------------------------------------------------ the rules */
 
-    /* 4, 5: reports, by their structure. */
-    const char *report = system_report(cfg, txn, d);
-    if (report != NULL) {
-        skip(d, report);
-        return;
-    }
+typedef enum {
+    RULE_PASSES,        /* does not apply: the next rule decides */
+    RULE_DECIDES,       /* applies: the plan says how */
+    RULE_NEEDS_BODY     /* cannot tell before the body is there */
+} rule_result;
 
-    /* 6: system senders, by their origin. */
-    if (system_sender(cfg, txn, d)) {
-        skip(d, "system:sender");
-        return;
-    }
+typedef struct rule_ctx {
+    const sjm_config *cfg;
+    const sjm_txn *txn;
+    gboolean body_ready;    /* end of message: txn->body is what there is */
+} rule_ctx;
 
-    /* 7: a post that reaches a person as well is interpersonal mail. */
-    if (parties > 0 && folders == parties) {
-        skip(d, "public-folder");
-        return;
-    }
+typedef struct journal_rule {
+    sjm_journal_reason reason;      /* the skip it decides (NONE: not a skip) */
+    rule_result (*applies)(const rule_ctx *c, sjm_plan *p);
+} journal_rule;
 
-    /* 8 */
-    if (!in_scope(cfg, txn)) {
-        skip(d, "out-of-scope");
-        return;
-    }
+static rule_result rule_disabled(const rule_ctx *c, sjm_plan *p)
+{
+    (void)p;
+    return c->cfg->journal_enabled ? RULE_PASSES : RULE_DECIDES;
+}
 
-    /* 9 */
-    GPtrArray *chosen = g_ptr_array_new_with_free_func(g_free);
+/* Nothing but journal mailboxes.  An empty recipient list is not taken
+ * for that: no MTA gets there, and if one did, journaling would err on
+ * the side of a copy. */
+static rule_result rule_journal_mailbox(const rule_ctx *c, sjm_plan *p)
+{
+    guint folders;
+    (void)p;
+    return c->txn->rcpts->len > 0 && count_parties(c->cfg, c->txn, &folders) == 0
+        ? RULE_DECIDES : RULE_PASSES;
+}
+
+/* A mark counts only when it is authenticated (journal_mark.c); every
+ * mark was verified once, when the plan was opened. */
+static rule_result rule_upstream(const rule_ctx *c, sjm_plan *p)
+{
+    GArray *marks = p->journal.marks;
+    (void)c;
+    for (guint i = 0; i < marks->len; i++) {
+        const sjm_mark_check *m = &g_array_index(marks, sjm_mark_check, i);
+        if (!m->believed)
+            sjm_plan_add_unbelieved(p, SJM_LABEL_MARK, m->why);
+        else
+            p->journal.evidence = strcmp(m->why, "mac") == 0 ? SJM_EVIDENCE_MARK_MAC
+                                                              : SJM_EVIDENCE_MARK_UNKEYED;
+    }
+    return p->journal.evidence != SJM_EVIDENCE_NONE ? RULE_DECIDES : RULE_PASSES;
+}
+
+static gboolean report_labelled(const sjm_txn *txn, const char *type)
+{
+    char *rt = sjm_evidence_report_type(txn);
+    gboolean hit = rt != NULL && strcmp(rt, type) == 0;
+    g_free(rt);
+    return hit;
+}
+
+/*
+ * A DSN is believed only with the structure of a genuine report
+ * (journal_evidence.c), and only from the null sender (RFC 3461 section
+ * 6.2); the null sender alone earns nothing.
+ */
+static rule_result rule_dsn(const rule_ctx *c, sjm_plan *p)
+{
+    const sjm_config *cfg = c->cfg;
+    const sjm_txn *txn = c->txn;
+    gboolean null_sender = *txn->sender == '\0';
+    gboolean dsn_label = report_labelled(txn, "delivery-status");
+    gboolean mdn_label = report_labelled(txn, "disposition-notification");
+
+    if (cfg->skip_null_sender && null_sender && !mdn_label) {
+        if (!c->body_ready && sjm_evidence_wants_body(txn))
+            return RULE_NEEDS_BODY;
+    }
+    char *rt = sjm_evidence_report_type(txn);
+    if (rt != NULL && *rt == '\0' && (cfg->skip_null_sender || cfg->skip_read_reports))
+        sjm_plan_add_unbelieved(p, SJM_LABEL_REPORT, "ambiguous-label");
+    g_free(rt);
+    if (cfg->skip_null_sender && null_sender && !mdn_label) {
+        const char *why = NULL;
+        if (sjm_evidence_dsn(txn, &why))
+            return RULE_DECIDES;
+        sjm_plan_add_unbelieved(p, dsn_label ? SJM_LABEL_DSN : SJM_LABEL_NULL_SENDER, why);
+    } else if (cfg->skip_null_sender && dsn_label) {
+        sjm_plan_add_unbelieved(p, SJM_LABEL_DSN, "sender-not-null");
+    }
+    return RULE_PASSES;
+}
+
+static rule_result rule_mdn(const rule_ctx *c, sjm_plan *p)
+{
+    if (!c->cfg->skip_read_reports || !report_labelled(c->txn, "disposition-notification"))
+        return RULE_PASSES;
+    if (!c->body_ready)
+        return RULE_NEEDS_BODY;
+    const char *why = NULL;
+    if (sjm_evidence_mdn(c->txn, &why))
+        return RULE_DECIDES;
+    sjm_plan_add_unbelieved(p, SJM_LABEL_MDN, why);
+    return RULE_PASSES;
+}
+
+/*
+ * A system sender is an address anyone can type; it counts only from a
+ * host the administrator names as a system source, and from an
+ * authenticated session only with a login the administrator names (an
+ * ordinary user on a system host stays an ordinary user).
+ */
+static rule_result rule_system_sender(const rule_ctx *c, sjm_plan *p)
+{
+    const sjm_config *cfg = c->cfg;
+    const sjm_txn *txn = c->txn;
+    if (*txn->sender == '\0' || !sjm_addr_match_any(cfg->system_senders, txn->sender))
+        return RULE_PASSES;
+    if (txn->auth_name != NULL && *txn->auth_name != '\0') {
+        if (login_named(cfg, txn->auth_name)) {
+            p->journal.evidence = SJM_EVIDENCE_SYSTEM_LOGIN;
+            return RULE_DECIDES;
+        }
+        sjm_plan_add_unbelieved(p, SJM_LABEL_SYSTEM_SENDER, "login-not-named");
+        return RULE_PASSES;
+    }
+    gboolean local = sjm_txn_local_submission(txn);
+    if (!local && sjm_netlist_contains(cfg->system_hosts, txn->client_addr)) {
+        p->journal.evidence = SJM_EVIDENCE_SYSTEM_HOST;
+        return RULE_DECIDES;
+    }
+    sjm_plan_add_unbelieved(p, SJM_LABEL_SYSTEM_SENDER,
+                            local ? "local-submission" : "not-a-system-host");
+    return RULE_PASSES;
+}
+
+/* A post that reaches a person as well is interpersonal mail. */
+static rule_result rule_public_folder(const rule_ctx *c, sjm_plan *p)
+{
+    guint folders, parties = count_parties(c->cfg, c->txn, &folders);
+    (void)p;
+    return parties > 0 && folders == parties ? RULE_DECIDES : RULE_PASSES;
+}
+
+static rule_result rule_out_of_scope(const rule_ctx *c, sjm_plan *p)
+{
+    (void)p;
+    return in_scope(c->cfg, c->txn) ? RULE_PASSES : RULE_DECIDES;
+}
+
+/* In the order of smime-journal-milter.conf(5), JOURNALING DECISIONS. */
+static const journal_rule rules[] = {
+    {SJM_SKIP_NONE, rule_disabled},
+    {SJM_SKIP_JOURNAL_MAILBOX, rule_journal_mailbox},
+    {SJM_SKIP_UPSTREAM, rule_upstream},
+    {SJM_SKIP_DSN, rule_dsn},
+    {SJM_SKIP_MDN, rule_mdn},
+    {SJM_SKIP_SYSTEM_SENDER, rule_system_sender},
+    {SJM_SKIP_PUBLIC_FOLDER, rule_public_folder},
+    {SJM_SKIP_OUT_OF_SCOPE, rule_out_of_scope},
+};
+
+static void skip(sjm_plan *p, sjm_journal_reason reason)
+{
+    p->journal.status = reason == SJM_SKIP_NONE ? SJM_JOURNAL_DISABLED : SJM_JOURNAL_SKIPPED;
+    p->journal.reason = reason;
+}
+
+/* The last rule: every journal mailbox that applies. */
+static void choose_mailboxes(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
+{
+    GPtrArray *chosen = p->journal.mailboxes;
     gboolean applies = FALSE;
     if (cfg->journal_recipient != NULL && *cfg->journal_recipient != '\0') {
         applies = TRUE;
@@ -332,48 +347,93 @@ void sjm_journal_decide(const sjm_config *cfg, const sjm_txn *txn,
             choose(chosen, txn->rcpts, s->mailbox);
         }
     }
-
     if (chosen->len > 0) {
-        d->add = TRUE;
-        d->mailboxes = chosen;
+        p->journal.status = SJM_JOURNAL_ADDED;
         return;
     }
-    g_ptr_array_free(chosen, TRUE);
     /* Only sites configured and none touched: the message lies outside
      * every journal's scope.  Otherwise every applicable journal mailbox
      * is already an envelope recipient and receives the message as such. */
-    skip(d, applies ? "journal-mailbox" : "out-of-scope");
+    skip(p, applies ? SJM_SKIP_JOURNAL_MAILBOX : SJM_SKIP_OUT_OF_SCOPE);
 }
 
-void sjm_journal_decision_clear(sjm_journal_decision *d)
+/* Run the rules from where the plan stands; FALSE while one waits for the body. */
+static gboolean run_rules(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p,
+                          gboolean body_ready)
 {
-    if (d->mailboxes != NULL)
-        g_ptr_array_free(d->mailboxes, TRUE);
-    g_free(d->unbelieved);
-    memset(d, 0, sizeof *d);
+    rule_ctx c = {.cfg = cfg, .txn = txn, .body_ready = body_ready};
+    sjm_journal_plan *j = &p->journal;
+    for (; j->next_rule < G_N_ELEMENTS(rules); j->next_rule++) {
+        rule_result r = rules[j->next_rule].applies(&c, p);
+        if (r == RULE_NEEDS_BODY)
+            return FALSE;
+        if (r == RULE_DECIDES) {
+            skip(p, rules[j->next_rule].reason);
+            j->decided = TRUE;
+            return TRUE;
+        }
+    }
+    choose_mailboxes(cfg, txn, p);
+    j->decided = TRUE;
+    return TRUE;
 }
 
-/* ------------------------------------------------------------ verdict */
+/* ------------------------------------------------------------ the plan */
+
+void sjm_journal_open(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
+{
+    guint occurrences = 0;
+    for (guint i = 0; i < txn->headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(txn->headers, i);
+        if (g_ascii_strcasecmp(h->name, SJM_JOURNAL_MARK_HEADER) == 0)
+            occurrences++;
+    }
+    /* Last first: the order the header firewall deletes them in. */
+    for (guint n = occurrences; n > 0; n--) {
+        sjm_mark_check m = {.occurrence = n};
+        m.believed = sjm_mark_believed(cfg, txn, mark_value(txn, n), &m.why);
+        g_array_append_val(p->journal.marks, m);
+    }
+    p->body_for_journal = !run_rules(cfg, txn, p, FALSE);
+}
+
+void sjm_journal_decide(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
+{
+    if (!p->opened) {
+        sjm_journal_open(cfg, txn, p);
+        p->opened = TRUE;
+    }
+    if (!p->journal.decided)
+        run_rules(cfg, txn, p, TRUE);
+}
+
+gboolean sjm_journal_wants_body(const sjm_plan *p)
+{
+    return p->body_for_journal;
+}
+
+gboolean sjm_journal_may_add(const sjm_plan *p)
+{
+    return !p->journal.decided || p->journal.status == SJM_JOURNAL_ADDED;
+}
 
 /* Tells a downstream filter not to journal again.  The host name and the
  * MAC alone: the journal mailboxes stay undisclosed to the recipients,
  * who all see this field. */
-static void add_mark(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v)
+static void add_mark(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
 {
     char *value = sjm_mark_make(cfg, txn, g_get_real_time() / G_USEC_PER_SEC);
-    sjm_verdict_add_header(v, SJM_HDR_ADD, 0, SJM_JOURNAL_MARK_HEADER, value);
+    sjm_plan_add_header(p, SJM_HDR_ADD, 0, SJM_JOURNAL_MARK_HEADER, value);
     g_free(value);
 }
 
 static gboolean has_party(const sjm_config *cfg, const sjm_txn *txn)
 {
-    for (guint i = 0; i < txn->rcpts->len; i++)
-        if (!sjm_journal_is_mailbox(cfg, g_ptr_array_index(txn->rcpts, i)))
-            return TRUE;
-    return FALSE;
+    guint folders;
+    return count_parties(cfg, txn, &folders) > 0;
 }
 
-void sjm_journal_apply(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v)
+void sjm_journal_finish(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
 {
     /*
      * Header firewall, whatever the decision (even with journaling off):
@@ -381,44 +441,24 @@ void sjm_journal_apply(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v
      * believe.  Deleting from the last occurrence backwards keeps every
      * index right whether or not the MTA still counts a deleted field.
      */
-    for (guint n = count_marks(txn); n > 0; n--) {
-        const char *why;
-        if (!sjm_mark_believed(cfg, txn, mark_value(txn, n), &why))
-            sjm_verdict_add_header(v, SJM_HDR_CHANGE, (int)n, SJM_JOURNAL_MARK_HEADER, NULL);
+    sjm_journal_decide(cfg, txn, p);
+    for (guint i = 0; i < p->journal.marks->len; i++) {
+        const sjm_mark_check *m = &g_array_index(p->journal.marks, sjm_mark_check, i);
+        if (!m->believed)
+            sjm_plan_add_header(p, SJM_HDR_CHANGE, (int)m->occurrence, SJM_JOURNAL_MARK_HEADER, NULL);
     }
 
-    sjm_journal_decision d;
-    sjm_journal_decide(cfg, txn, &d);
-    if (d.evidence != NULL)
-        sjm_verdict_add_extra(v, "journal_evidence", d.evidence);
-    if (d.unbelieved != NULL)
-        sjm_verdict_add_extra(v, "journal_unbelieved", d.unbelieved);
-
-    if (!d.add) {
-        char *summary = strcmp(d.reason, "disabled") == 0
-            ? g_strdup("disabled") : g_strconcat("skipped:", d.reason, NULL);
-        sjm_verdict_set_journal(v, summary);
-        g_free(summary);
+    if (p->journal.status != SJM_JOURNAL_ADDED) {
         /* A journal mailbox addressed alongside people already archives the
          * message; without the mark, a downstream filter that gets only the
          * people's copy would journal it a second time. */
-        if (strcmp(d.reason, "journal-mailbox") == 0 && has_party(cfg, txn))
-            add_mark(cfg, txn, v);
-        sjm_journal_decision_clear(&d);
+        if (p->journal.status == SJM_JOURNAL_SKIPPED
+            && p->journal.reason == SJM_SKIP_JOURNAL_MAILBOX && has_party(cfg, txn))
+            add_mark(cfg, txn, p);
         return;
     }
-
-    GString *summary = g_string_new("added:");
-    for (guint i = 0; i < d.mailboxes->len; i++) {
-        const char *mb = g_ptr_array_index(d.mailboxes, i);
-        sjm_verdict_add_rcpt(v, mb, cfg->notify_never ? "NOTIFY=NEVER" : NULL);
-        if (i > 0)
-            g_string_append_c(summary, ',');
-        g_string_append(summary, mb);
-    }
-    sjm_verdict_set_journal(v, summary->str);
-    g_string_free(summary, TRUE);
-
-    add_mark(cfg, txn, v);
-    sjm_journal_decision_clear(&d);
+    for (guint i = 0; i < p->journal.mailboxes->len; i++)
+        sjm_plan_add_rcpt(p, g_ptr_array_index(p->journal.mailboxes, i),
+                          cfg->notify_never ? "NOTIFY=NEVER" : NULL);
+    add_mark(cfg, txn, p);
 }

@@ -26,171 +26,66 @@
 #include <string.h>
 #include <gmime/gmime.h>
 #include "journal.h"
+#include "mimehdr.h"
 
 /* A genuine MDN's text says "read on ..." in a few lines; a letter in
  * the human-readable part is content, and content is journaled. */
 #define MDN_TEXT_MAX 8192
 
-/* ------------------------------------------------------------ header grammar */
+/* ------------------------------------------------------------ the label */
 
-/* Skip folding white space and (nested) comments. */
-static const char *skip_cfws(const char *p)
+/* Does VALUE claim TYPE/SUBTYPE as some reader would read it? */
+static gboolean claims(const char *value, const char *type, const char *subtype)
 {
-    for (;;) {
-        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-            p++;
-        if (*p != '(')
-            return p;
-        int depth = 0;
-        while (*p) {
-            if (*p == '\\' && p[1]) {
-                p += 2;
-                continue;
-            }
-            if (*p == '(')
-                depth++;
-            else if (*p == ')' && --depth == 0) {
-                p++;
-                break;
-            }
-            p++;
-        }
-        if (depth > 0)
-            return p;   /* unterminated comment: at the end of the value */
-    }
-}
-
-/* RFC 2045 token characters. */
-static gboolean is_token_char(char c)
-{
-    return c > ' ' && c < 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
-}
-
-static char *take_token(const char **p)
-{
-    const char *s = *p;
-    while (is_token_char(**p))
-        (*p)++;
-    return *p > s ? g_ascii_strdown(s, *p - s) : NULL;
-}
-
-/* A token or quoted-string value, unquoted and lower-cased; NULL when malformed. */
-static char *take_value(const char **p)
-{
-    if (**p != '"')
-        return take_token(p);
-    GString *out = g_string_new(NULL);
-    (*p)++;
-    while (**p && **p != '"') {
-        if (**p == '\\' && (*p)[1])
-            (*p)++;
-        g_string_append_c(out, g_ascii_tolower(**p));
-        (*p)++;
-    }
-    if (**p != '"') {
-        g_string_free(out, TRUE);
-        return NULL;
-    }
-    (*p)++;
-    return g_string_free(out, FALSE);
-}
-
-/* The one top-level Content-Type value; NULL when absent or duplicated. */
-static const char *top_content_type(const sjm_txn *txn, gboolean *duplicated)
-{
-    const char *ct = NULL;
-    *duplicated = FALSE;
-    for (guint i = 0; i < txn->headers->len; i++) {
-        const sjm_header *h = g_ptr_array_index(txn->headers, i);
-        if (g_ascii_strcasecmp(h->name, "Content-Type") != 0)
-            continue;
-        if (ct != NULL) {
-            *duplicated = TRUE;
-            return NULL;
-        }
-        ct = h->value ? h->value : "";
-    }
-    return ct;
+    sjm_content_type ct;
+    gboolean hit = sjm_content_type_parse(value, SJM_CT_LENIENT, &ct)
+        && strcmp(ct.type, type) == 0 && (subtype == NULL || strcmp(ct.subtype, subtype) == 0);
+    sjm_content_type_clear(&ct);
+    return hit;
 }
 
 /*
  * What the header claims: NULL when the message is not multipart/report
  * at all; otherwise a newly allocated report-type ("delivery-status",
- * "disposition-notification", ...), or "" when the label is ambiguous
- * (duplicate Content-Type or report-type, unparseable parameters):
- * ambiguity is never believed.
+ * "disposition-notification", ...), or "" when the label is ambiguous:
+ * a duplicate Content-Type, a value only a lenient reader makes sense of
+ * (the strict RFC 2045 reading of mimehdr.h fails), or a report-type
+ * given twice or in RFC 2231 form.  Ambiguity is never believed.
  */
 char *sjm_evidence_report_type(const sjm_txn *txn)
 {
-    gboolean dup;
-    const char *ct = top_content_type(txn, &dup);
-    if (dup) {
+    const char *value = NULL;
+    guint fields = 0;
+    for (guint i = 0; i < txn->headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(txn->headers, i);
+        if (g_ascii_strcasecmp(h->name, "Content-Type") != 0)
+            continue;
+        fields++;
+        if (value == NULL || claims(h->value, "multipart", NULL))
+            value = h->value ? h->value : "";
+    }
+    if (fields == 0)
+        return NULL;
+    if (fields > 1)
         /* Some reader may see a report; none of ours believes it. */
-        for (guint i = 0; i < txn->headers->len; i++) {
-            const sjm_header *h = g_ptr_array_index(txn->headers, i);
-            if (g_ascii_strcasecmp(h->name, "Content-Type") == 0 && h->value &&
-                g_ascii_strncasecmp(skip_cfws(h->value), "multipart", 9) == 0)
-                return g_strdup("");
-        }
-        return NULL;
-    }
-    if (ct == NULL)
-        return NULL;
+        return claims(value, "multipart", NULL) ? g_strdup("") : NULL;
 
-    char *result = NULL, *report_type = NULL;
-    int report_types = 0;
-    const char *p = skip_cfws(ct);
-    char *type = take_token(&p);
-    p = skip_cfws(p);
-    char *subtype = NULL;
-    if (type && *p == '/') {
-        p = skip_cfws(p + 1);
-        subtype = take_token(&p);
-    }
-    if (!type || !subtype || strcmp(type, "multipart") != 0 || strcmp(subtype, "report") != 0)
-        goto out;
-
-    result = g_strdup("");
-    for (;;) {
-        p = skip_cfws(p);
-        if (*p == '\0')
-            break;
-        if (*p != ';')
-            goto out;
-        p = skip_cfws(p + 1);
-        if (*p == '\0')
-            break;      /* a trailing ';' is common and harmless */
-        char *name = take_token(&p);
-        p = skip_cfws(p);
-        if (!name || *p != '=') {
-            g_free(name);
-            goto out;
+    sjm_content_type ct;
+    char *result = NULL;
+    if (!sjm_content_type_parse(value, SJM_CT_STRICT, &ct)) {
+        if (claims(value, "multipart", "report"))
+            result = g_strdup("");
+    } else if (strcmp(ct.type, "multipart") == 0 && strcmp(ct.subtype, "report") == 0) {
+        guint spellings = 0;
+        for (guint i = 0; i < ct.params->len; i++) {
+            const sjm_mime_param *m = g_ptr_array_index(ct.params, i);
+            spellings += g_ascii_strncasecmp(m->name, "report-type", 11) == 0
+                         && (m->name[11] == '\0' || m->name[11] == '*');
         }
-        p = skip_cfws(p + 1);
-        char *value = take_value(&p);
-        if (!value) {
-            g_free(name);
-            goto out;
-        }
-        /* report-type*= (RFC 2231) is a second spelling of the same
-         * parameter: counted, so the pair is ambiguous. */
-        if (strcmp(name, "report-type") == 0 || g_str_has_prefix(name, "report-type*")) {
-            report_types++;
-            g_free(report_type);
-            report_type = strchr(name, '*') ? g_strdup("") : g_strdup(value);
-        }
-        g_free(name);
-        g_free(value);
+        const char *rt = sjm_content_type_param(&ct, "report-type");
+        result = spellings == 1 && rt != NULL ? g_ascii_strdown(rt, -1) : g_strdup("");
     }
-    if (report_types == 1 && report_type) {
-        g_free(result);
-        result = report_type;
-        report_type = NULL;
-    }
-out:
-    g_free(report_type);
-    g_free(type);
-    g_free(subtype);
+    sjm_content_type_clear(&ct);
     return result;
 }
 
@@ -207,8 +102,9 @@ gboolean sjm_evidence_wants_body(const sjm_txn *txn)
 /* The body as one MIME entity under its top-level Content-Type. */
 static GMimeObject *parse_top(const sjm_txn *txn)
 {
-    gboolean dup;
-    const char *ct = top_content_type(txn, &dup);
+    /* Only reached after sjm_evidence_report_type() found exactly one
+     * Content-Type claiming a report. */
+    const char *ct = sjm_txn_header(txn, "Content-Type");
     if (txn->body == NULL || ct == NULL)
         return NULL;
     GMimeStream *body = sjm_spool_stream(txn->body);

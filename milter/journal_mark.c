@@ -122,7 +122,7 @@ static char *param(const char *value, const char *name)
 
 static gboolean client_is_trusted_relay(const sjm_txn *txn)
 {
-    return txn->client_trusted && txn->client_addr != NULL && *txn->client_addr != '\0';
+    return txn->client_trusted && !sjm_txn_local_submission(txn);
 }
 
 gboolean sjm_mark_believed(const sjm_config *cfg, const sjm_txn *txn, const char *value,
@@ -132,14 +132,14 @@ gboolean sjm_mark_believed(const sjm_config *cfg, const sjm_txn *txn, const char
     char *mac = param(v, "mac");
     if (mac == NULL) {
         if (!cfg->accept_unkeyed_marks) {
-            *why = "mark:unkeyed";
+            *why = "unkeyed";
             return FALSE;
         }
         if (!client_is_trusted_relay(txn)) {
-            *why = "mark:unkeyed-untrusted-client";
+            *why = "unkeyed-untrusted-client";
             return FALSE;
         }
-        *why = "mark:unkeyed-trusted-client";
+        *why = "unkeyed-trusted-client";
         return TRUE;
     }
 
@@ -147,17 +147,17 @@ gboolean sjm_mark_believed(const sjm_config *cfg, const sjm_txn *txn, const char
     char *ver = param(v, "v");
     char *t = param(v, "t");
     if (cfg->mark_key == NULL) {
-        *why = "mark:no-key-here";
+        *why = "no-key-here";
     } else if (ver == NULL || strcmp(ver, MARK_VERSION) != 0 || t == NULL || *t == '\0' ||
                strspn(t, "0123456789") != strlen(t)) {
-        *why = "mark:malformed";
+        *why = "malformed";
     } else {
         char *want = compute_mac(cfg->mark_key, t, txn);
         char *lower = g_ascii_strdown(mac, -1);
         ok = want != NULL && strlen(lower) == strlen(want) &&
              CRYPTO_memcmp(lower, want, strlen(want)) == 0;
         g_free(lower);
-        *why = ok ? "mark:mac" : "mark:bad-mac";
+        *why = ok ? "mac" : "bad-mac";
         g_free(want);
     }
     g_free(ver);

@@ -30,6 +30,7 @@
 #include "mta_file.h"
 #include "log.h"
 #include "milter.h"
+#include "reinject.h"
 #include "smime.h"
 #include "stats.h"
 #include "verify.h"
@@ -308,6 +309,9 @@ static int run_daemon(const run_opts *o)
         smfi_stop();
     }
     pthread_join(tid, NULL);
+    /* Idle re-injection connections end with a QUIT, not a reset the
+     * listener would log as a lost connection. */
+    sjm_reinject_pool_drain();
     sjm_stats_stop();
     sjm_log(LOG_INFO, "stopped");
     sjm_milter_set_config(NULL);

@@ -135,28 +135,32 @@ typedef struct cursor {
     gboolean bad;
 } cursor;
 
-/* Skip white space and (nested, possibly escaped) comments; an
- * unterminated comment makes the value bad. */
-static void skip_cfws(cursor *c)
+const char *sjm_mimehdr_skip_cfws(const char *p, gboolean *bad)
 {
     for (;;) {
-        while (*c->p == ' ' || *c->p == '\t')
-            c->p++;
-        if (*c->p != '(')
-            return;
+        while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+            p++;
+        if (*p != '(')
+            return p;
         for (int depth = 0;;) {
-            char ch = *c->p;
+            char ch = *p;
             if (ch == '\0') {
-                c->bad = TRUE;
-                return;
+                if (bad != NULL)
+                    *bad = TRUE;
+                return p;
             }
-            c->p += (ch == '\\' && c->p[1] != '\0') ? 2 : 1;
+            p += (ch == '\\' && p[1] != '\0') ? 2 : 1;
             if (ch == '(')
                 depth++;
             else if (ch == ')' && --depth == 0)
                 break;
         }
     }
+}
+
+static void skip_cfws(cursor *c)
+{
+    c->p = sjm_mimehdr_skip_cfws(c->p, &c->bad);
 }
 
 /* RFC 2045 token characters. */

@@ -258,3 +258,25 @@ gboolean sjm_mta_file_write(sjm_mta_file *m, FILE *out, gboolean crlf)
         return FALSE;
     return fflush(out) == 0 && !ferror(out);
 }
+
+GString *sjm_mta_file_header_block(const sjm_mta_file *m)
+{
+    GString *out = g_string_new(NULL);
+    for (guint i = 0; i < m->headers->len; i++) {
+        const sjm_mta_file_header *h = g_ptr_array_index(m->headers, i);
+        if (h->raw) {
+            g_string_append(out, h->raw);
+            continue;
+        }
+        g_string_append_printf(out, "%s: ", h->name);
+        for (const char *p = h->value ? h->value : ""; *p; p++) {
+            if (*p == '\n')
+                g_string_append(out, "\r\n");
+            else if (*p != '\r')
+                g_string_append_c(out, *p);
+        }
+        g_string_append(out, "\r\n");
+    }
+    g_string_append(out, "\r\n");
+    return out;
+}

@@ -21,6 +21,7 @@
 struct sjm_session {
     sjm_config *cfg;
     sjm_txn *txn;
+    sjm_plan *plan;         /* opened at end of header */
     gboolean want_body;
     gboolean full_body;     /* a journal report carries the whole original */
     gboolean dry_run;       /* --inspect: describe re-injections, send nothing */
@@ -34,7 +35,7 @@ gboolean sjm_session_client_trusted(const sjm_config *cfg, const sjm_client *cli
      * write any header; trust is earned by a relay in trusted_networks
      * (and journal marks by their key, journal_mark.c). */
     if (client->addr == NULL || client->addr[0] == '\0')
-        return FALSE;
+        return FALSE;   /* the same test as sjm_txn_local_submission() */
     return sjm_netlist_contains(cfg->trusted_networks, client->addr);
 }
 
@@ -56,6 +57,7 @@ void sjm_session_free(sjm_session *s)
 {
     if (!s)
         return;
+    sjm_plan_free(s->plan);
     sjm_txn_free(s->txn);
     sjm_config_unref(s->cfg);
     g_free(s);
@@ -93,9 +95,12 @@ void sjm_session_header(sjm_session *s, const char *name, const char *value)
 
 gboolean sjm_session_eoh(sjm_session *s)
 {
-    s->full_body = s->txn->rcpts->len > 0 && sjm_delivery_wants_body(s->cfg, s->txn);
-    s->want_body = s->txn->rcpts->len > 0
-        && (s->full_body || sjm_core_wants_body(s->cfg, s->txn));
+    if (s->plan == NULL) {
+        s->plan = sjm_plan_new();
+        sjm_core_open(s->cfg, s->txn, s->plan);
+    }
+    s->full_body = s->txn->rcpts->len > 0 && s->plan->body_whole;
+    s->want_body = s->txn->rcpts->len > 0 && sjm_core_wants_body(s->plan);
     if (s->want_body)
         s->txn->body = sjm_spool_new();
     return s->want_body;
@@ -148,27 +153,26 @@ static gboolean is_journal_mark(const sjm_header_edit *e)
     return g_ascii_strcasecmp(e->name, SJM_JOURNAL_MARK_HEADER) == 0;
 }
 
-static gboolean apply_rcpts(const sjm_verdict *v, const sjm_mta_ops *ops, void *mta)
+static gboolean apply_rcpts(const sjm_plan *p, const sjm_mta_ops *ops, void *mta)
 {
     gboolean esmtp = ops->can_esmtp_args(mta);
 
-    for (guint i = 0; i < v->rcpt_adds->len; i++) {
-        const sjm_rcpt_add *r = g_ptr_array_index(v->rcpt_adds, i);
+    for (guint i = 0; i < p->rcpt_adds->len; i++) {
+        const sjm_rcpt_add *r = g_ptr_array_index(p->rcpt_adds, i);
         if (!ops->add_rcpt(mta, r->addr, esmtp ? r->esmtp_args : NULL))
             return FALSE;
     }
-    for (guint i = 0; i < v->rcpt_dels->len; i++)
-        if (!ops->del_rcpt(mta, g_ptr_array_index(v->rcpt_dels, i)))
+    for (guint i = 0; i < p->rcpt_dels->len; i++)
+        if (!ops->del_rcpt(mta, g_ptr_array_index(p->rcpt_dels, i)))
             return FALSE;
     return TRUE;
 }
 
-/* SKIP_MARK: the journal recipient was not added, so no header may claim it was. */
-static gboolean apply_headers(const sjm_verdict *v, const sjm_mta_ops *ops, void *mta,
-                              gboolean skip_mark)
+gboolean sjm_session_apply_edits(const GPtrArray *edits, const sjm_mta_ops *ops, void *mta,
+                                 gboolean skip_mark)
 {
-    for (guint i = 0; i < v->header_edits->len; i++) {
-        const sjm_header_edit *e = g_ptr_array_index(v->header_edits, i);
+    for (guint i = 0; i < edits->len; i++) {
+        const sjm_header_edit *e = g_ptr_array_index(edits, i);
         gboolean ok = TRUE;
         if (skip_mark && is_journal_mark(e))
             continue;
@@ -203,35 +207,32 @@ static gboolean apply_body(sjm_spool *body, const sjm_mta_ops *ops, void *mta)
     return n == 0;
 }
 
-gboolean sjm_session_apply_content(const sjm_verdict *v, const sjm_mta_ops *ops, void *mta)
+gboolean sjm_session_apply_content(const sjm_plan *p, const sjm_mta_ops *ops, void *mta)
 {
-    return apply_headers(v, ops, mta, FALSE) && (!v->new_body || apply_body(v->new_body, ops, mta));
+    return sjm_session_apply_edits(p->header_edits, ops, mta, FALSE)
+        && (!p->new_body || apply_body(p->new_body, ops, mta));
 }
 
-static void tempfail(sjm_verdict *v, const char *text)
-{
-    sjm_verdict_set_reply(v, SJM_ACTION_TEMPFAIL, "451", "4.3.0", text);
-}
-
-/* The verdict's edits through OPS, in the order Postfix requires (body last). */
-static void apply_verdict(const sjm_config *cfg, sjm_verdict *v, const sjm_mta_ops *ops, void *mta)
+/* The plan's edits through OPS, in the order Postfix requires (body last). */
+static void apply_plan(const sjm_config *cfg, sjm_plan *p, const sjm_mta_ops *ops, void *mta)
 {
     gboolean unjournaled = FALSE;
 
-    if (!apply_rcpts(v, ops, mta)) {
+    if (!apply_rcpts(p, ops, mta)) {
         if (cfg->journal_on_failure == SJM_ON_ERROR_TEMPFAIL) {
-            tempfail(v, "Cannot add the journal recipient, please try again later");
-            sjm_verdict_set_journal(v, "failed");
+            sjm_plan_tempfail(p, SJM_REFUSAL_JOURNAL_RCPT);
+            p->journal.status = SJM_JOURNAL_FAILED;
             return;
         }
-        sjm_verdict_set_journal(v, "failed:accepted-unjournaled");
+        p->journal.status = SJM_JOURNAL_FAILED_ACCEPTED;
         unjournaled = TRUE;
     }
-    if (!apply_headers(v, ops, mta, unjournaled)
-        || (v->new_body && !apply_body(v->new_body, ops, mta))) {
+    /* SKIP_MARK: the journal recipient was not added, so no header may claim it was. */
+    if (!sjm_session_apply_edits(p->header_edits, ops, mta, unjournaled)
+        || (p->new_body && !apply_body(p->new_body, ops, mta))) {
         if (cfg->on_error == SJM_ON_ERROR_TEMPFAIL)
-            tempfail(v, "Temporary filter failure, please try again later");
-        sjm_verdict_add_extra(v, "error", "edit-failed");
+            sjm_plan_tempfail(p, SJM_REFUSAL_EDIT_FAILED);
+        p->problems |= SJM_PROBLEM_EDIT_FAILED;
     }
 }
 
@@ -242,14 +243,11 @@ void sjm_session_dry_run(sjm_session *s)
 
 /*
  * The extra messages (delivery.h) go to the MTA before any edit of this
- * transaction and before it is accepted: fail-closed.  Their failure
- * policy lands in V; the recipients a split moved to their own copy come
- * off the transaction with the other edits.
+ * transaction and before it is accepted: fail-closed.
  */
-static void reinject(sjm_session *s, sjm_verdict *v)
+static void reinject(sjm_session *s, sjm_plan *p)
 {
-    sjm_delivery *d = sjm_delivery_plan(s->cfg, s->txn, v);
-    if (d == NULL)
+    if (p->extras->len == 0)
         return;
     char *host = NULL, *port = NULL;
     /* The loader checked the form; a failure here only leaves host NULL,
@@ -257,41 +255,48 @@ static void reinject(sjm_session *s, sjm_verdict *v)
     sjm_split_host_port(s->cfg->reinject, &host, &port);
     sjm_reinject_target t = {.host = host ? host : "", .port = port ? port : "",
                              .timeout_s = s->cfg->reinject_timeout};
-    sjm_delivery_execute(d, s->cfg, s->dry_run ? NULL : &t, v);
+    sjm_delivery_execute(s->cfg, s->dry_run ? NULL : &t, p);
     g_free(host);
     g_free(port);
-    const GPtrArray *dels = sjm_delivery_rcpt_dels(d);
-    for (guint i = 0; v->action == SJM_ACTION_CONTINUE && i < dels->len; i++)
-        sjm_verdict_del_rcpt(v, g_ptr_array_index(dels, i));
-    sjm_delivery_free(d);
 }
 
 void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outcome *out)
 {
-    sjm_verdict *v = sjm_verdict_new();
     gint64 elapsed;
 
     memset(out, 0, sizeof *out);
+    if (s->plan == NULL)
+        sjm_session_eoh(s);
+    sjm_plan *p = s->plan;
     if (s->txn->rcpts->len == 0) {
         /* Only a file can get here: an MTA never reaches DATA without one. */
-        sjm_verdict_set_reply(v, SJM_ACTION_REJECT, "554", "5.5.1", "No valid recipients");
-        sjm_verdict_set_journal(v, "skipped:no-recipients");
+        sjm_plan_reject(p, SJM_REFUSAL_NO_RECIPIENTS);
+        p->journal.status = SJM_JOURNAL_SKIPPED;
+        p->journal.reason = SJM_SKIP_NO_RECIPIENTS;
     } else {
-        sjm_core_finish(s->cfg, s->txn, v);
-        if (v->action == SJM_ACTION_CONTINUE)
-            reinject(s, v);
-        if (v->action == SJM_ACTION_CONTINUE)
-            apply_verdict(s->cfg, v, ops, mta);
+        sjm_core_finish(s->cfg, s->txn, p);
+        if (p->action == SJM_ACTION_CONTINUE)
+            reinject(s, p);
+        if (p->action == SJM_ACTION_CONTINUE)
+            apply_plan(s->cfg, p, ops, mta);
     }
-    out->action = v->action;
-    out->reply_code = g_strdup(v->reply_code);
-    out->reply_xcode = g_strdup(v->reply_xcode);
-    out->reply_text = g_strdup(v->reply_text);
-    sjm_stats_record_verdict(s->txn, v, MAX(s->body_seen, s->txn->body ? sjm_spool_size(s->txn->body) : 0));
+    out->action = p->action;
+    if (p->action != SJM_ACTION_CONTINUE) {
+        const char *code, *xcode, *text;
+        sjm_plan_reply(p, &code, &xcode, &text);
+        out->reply_code = g_strdup(code);
+        out->reply_xcode = g_strdup(xcode);
+        out->reply_text = g_strdup(text);
+    }
+    sjm_stats_record_plan(s->txn, p, MAX(s->body_seen, s->txn->body ? sjm_spool_size(s->txn->body) : 0));
     elapsed = g_get_monotonic_time() - s->txn->start_us;
-    out->summary = sjm_summary_line(s->txn, v, elapsed, FALSE);
-    out->log_line = sjm_summary_line(s->txn, v, elapsed, TRUE);
-    sjm_verdict_free(v);
+    out->summary = sjm_summary_line(s->txn, p, elapsed, FALSE);
+    out->log_line = sjm_summary_line(s->txn, p, elapsed, TRUE);
+}
+
+const sjm_plan *sjm_session_plan(const sjm_session *s)
+{
+    return s->plan;
 }
 
 void sjm_outcome_clear(sjm_outcome *out)

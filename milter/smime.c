@@ -1,5 +1,5 @@
 /*
- * smime.c - S/MIME detection and signature stripping (SPEC section 4).
+ * smime.c - S/MIME detection and signature stripping.
  *
  * The signed content of a signature must reach the recipient byte for
  * byte, so nothing here re-serialises MIME objects: the body is scanned
@@ -98,6 +98,9 @@ static gboolean found_signature(ctx *c, const sigref *r)
 static void accept_signature(ctx *c, node *n, nkind kind, node *content, gboolean frozen,
                              gboolean drop)
 {
+    n->sig = TRUE;
+    n->drop = drop;
+    n->frozen = frozen;
     if ((c->strip || drop) && !frozen) {
         n->strip = TRUE;
         n->changed = TRUE;
@@ -358,30 +361,107 @@ gboolean sjm_smime_wants_body(const sjm_config *cfg, const sjm_txn *txn, gboolea
     return want;
 }
 
-gboolean sjm_smime_process(const sjm_config *cfg, const sjm_txn *txn,
-                           gboolean strip, sjm_verdict *v)
+/*
+ * Mark the tree below N for one rendering: every signature stripped
+ * (STRIP_ALL) or only those [verify] wants gone; counts what is stripped
+ * and kept.  The scan of a split keeps every node either rendering can
+ * change, so the same tree serves both.  A kept signature is written as
+ * it came, whatever is marked below it.
+ */
+static gboolean reselect(ctx *c, node *n, gboolean strip_all)
 {
-    return sjm_smime_process_opts(cfg, txn, strip, NULL, v);
+    gboolean changed = FALSE;
+    for (guint i = 0; n->kids != NULL && i < n->kids->len; i++)
+        changed = reselect(c, g_ptr_array_index(n->kids, i), strip_all) || changed;
+    if (n->sig) {
+        n->strip = (strip_all || n->drop) && !n->frozen;
+        changed = n->strip;
+        if (!n->strip)
+            c->kept = TRUE;
+        else if (n->kind == N_SIGNED)
+            c->detached++;
+        else
+            c->opaque++;
+    }
+    n->changed = changed;
+    return changed;
 }
 
-gboolean sjm_smime_process_opts(const sjm_config *cfg, const sjm_txn *txn, gboolean strip,
-                                const sjm_smime_opts *opts, sjm_verdict *v)
+/* The body and top-level header edits of the tree as marked; FALSE on a write failure. */
+static gboolean render(const sjm_txn *txn, node *top, sjm_spool **body, GPtrArray *edits)
 {
+    node *x = top->strip ? smime_resolve(top) : top;
+    sjm_spool *out = smime_write_body(x);
+    if (out == NULL)
+        return FALSE;
+    if (top->strip)
+        smime_top_header_edits(txn, x, edits);
+    sjm_spool_free(*body);
+    *body = out;
+    return TRUE;
+}
+
+static void set_outcome(sjm_plan *p, const ctx *c, gboolean changed)
+{
+    p->sig.detached = changed ? (guint)c->detached : 0;
+    p->sig.opaque = changed ? (guint)c->opaque : 0;
+    if (changed)
+        p->sig.outcome = SJM_SIGNATURE_STRIPPED;
+    else if (c->kept || c->detached || c->opaque)
+        p->sig.outcome = SJM_SIGNATURE_PRESERVED;
+    else
+        p->sig.outcome = c->encrypted ? SJM_SIGNATURE_ENCRYPTED : SJM_SIGNATURE_NONE;
+}
+
+/* Split: the stripped copy first (the tree as scanned), then the
+ * transaction's own rendering, which strips only what [verify] drops. */
+static gboolean render_split(ctx *c, const sjm_txn *txn, node *top, sjm_plan *p)
+{
+    c->detached = c->opaque = 0;
+    c->kept = FALSE;
+    if (reselect(c, top, TRUE)) {
+        p->split_edits = sjm_edits_new();
+        if (!render(txn, top, &p->split_body, p->split_edits))
+            return FALSE;
+    }
+    c->detached = c->opaque = 0;
+    c->kept = FALSE;
+    gboolean changed = reselect(c, top, FALSE);
+    if (changed && !render(txn, top, &p->new_body, p->header_edits))
+        return FALSE;
+    set_outcome(p, c, changed);
+    return TRUE;
+}
+
+gboolean sjm_smime_process(const sjm_config *cfg, const sjm_txn *txn,
+                           sjm_smime_mode mode, sjm_plan *p)
+{
+    return sjm_smime_process_opts(cfg, txn, mode, NULL, p);
+}
+
+static void skipped(const sjm_config *cfg, const sjm_txn *txn, sjm_signature_outcome o,
+                    sjm_plan *p)
+{
+    p->sig.outcome = o;
+    if (cfg->verify_enabled) {  /* the header firewall still applies */
+        p->sig.verify = o == SJM_SIGNATURE_SKIPPED ? SJM_VERIFY_STATE_SKIPPED : SJM_VERIFY_STATE_NONE;
+        sjm_authres_apply(cfg, txn, NULL, p);
+    }
+}
+
+gboolean sjm_smime_process_opts(const sjm_config *cfg, const sjm_txn *txn, sjm_smime_mode mode,
+                                const sjm_smime_opts *opts, sjm_plan *p)
+{
+    gboolean strip = mode != SJM_SMIME_PRESERVE;
     if (txn->body == NULL) {
         /* The body was wanted but never came: it was too large to scan. */
-        if (sjm_smime_wants_body(cfg, txn, strip))
-            sjm_verdict_set_signature(v, "skipped");
-        else
-            sjm_verdict_set_signature(v, smime_classify_headers(txn));
-        if (cfg->verify_enabled)    /* the header firewall still applies */
-            sjm_authres_apply(cfg, txn, NULL, v);
+        skipped(cfg, txn, sjm_smime_wants_body(cfg, txn, strip) ? SJM_SIGNATURE_SKIPPED
+                                                                : smime_classify_headers(txn), p);
         return TRUE;
     }
     guint64 size = sjm_spool_size(txn->body);
     if (cfg->max_scan_size > 0 && size > cfg->max_scan_size) {
-        sjm_verdict_set_signature(v, "skipped");
-        if (cfg->verify_enabled)
-            sjm_authres_apply(cfg, txn, NULL, v);
+        skipped(cfg, txn, SJM_SIGNATURE_SKIPPED, p);
         return TRUE;
     }
 
@@ -413,36 +493,23 @@ gboolean sjm_smime_process_opts(const sjm_config *cfg, const sjm_txn *txn, gbool
     if (io_error) {
         ok = FALSE;
     } else if (c.malformed) {
-        sjm_verdict_set_signature(v, "malformed");
-        /* One token, so the log line stays key=value parseable. */
-        char *why = g_strdelimit(g_strdup(c.why), " ", '-');
-        sjm_verdict_add_extra(v, "smime_error", why);
-        g_free(why);
+        p->sig.outcome = SJM_SIGNATURE_MALFORMED;
+        p->sig.malformed_why = c.why;
+    } else if (mode == SJM_SMIME_SPLIT) {
+        ok = render_split(&c, txn, top, p);
     } else if (top->changed) {
-        node *x = top->strip ? smime_resolve(top) : top;
-        sjm_spool *out = smime_write_body(x);
-        if (out == NULL) {
-            ok = FALSE;
-        } else {
-            if (top->strip)
-                smime_top_header_edits(txn, x, v);
-            if (v->new_body != NULL)
-                sjm_spool_free(v->new_body);
-            v->new_body = out;
-            sjm_verdict_set_signature(v, c.detached && c.opaque ? "stripped(detached,opaque)"
-                                         : c.detached ? "stripped(detached)"
-                                                      : "stripped(opaque)");
-        }
-    } else if (c.kept || c.detached || c.opaque) {
-        sjm_verdict_set_signature(v, "preserved");
+        ok = render(txn, top, &p->new_body, p->header_edits);
+        set_outcome(p, &c, TRUE);
     } else {
-        sjm_verdict_set_signature(v, c.encrypted ? "encrypted" : "none");
+        set_outcome(p, &c, FALSE);
     }
 
     node_free(top);
     smime_src_free(body);
-    if (ok && cfg->verify_enabled)
-        smime_results_apply(&c, txn, v);
+    if (ok && cfg->verify_enabled) {
+        p->sig.verify = c.malformed ? SJM_VERIFY_STATE_MALFORMED : SJM_VERIFY_STATE_NONE;
+        smime_results_apply(&c, txn, p);
+    }
     smime_results_free(&c);
     g_ptr_array_free(c.srcs, TRUE);
     g_string_free(c.path, TRUE);

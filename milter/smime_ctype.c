@@ -86,19 +86,19 @@ gboolean smime_looks_pkcs7_mime(const ctinfo *ct, const char *disposition)
 }
 
 /* Without the body: what the top-level headers say. */
-const char *smime_classify_headers(const sjm_txn *txn)
+sjm_signature_outcome smime_classify_headers(const sjm_txn *txn)
 {
     ctinfo ct;
     smime_ctinfo_parse(sjm_txn_header(txn, "Content-Type"), "text/plain", &ct);
-    const char *r = "none";
+    sjm_signature_outcome r = SJM_SIGNATURE_NONE;
     if (strcmp(ct.type, "multipart/signed") == 0 && smime_is_smime_sig_type(ct.protocol))
-        r = "preserved";
+        r = SJM_SIGNATURE_PRESERVED;
     else if (smime_is_pkcs7_mime_type(ct.type) && ct.smime_type != NULL) {
         if (strcmp(ct.smime_type, "signed-data") == 0)
-            r = "preserved";
+            r = SJM_SIGNATURE_PRESERVED;
         else if (strcmp(ct.smime_type, "enveloped-data") == 0 ||
                  strcmp(ct.smime_type, "authenveloped-data") == 0)
-            r = "encrypted";
+            r = SJM_SIGNATURE_ENCRYPTED;
     }
     smime_ctinfo_clear(&ct);
     return r;

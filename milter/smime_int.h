@@ -83,6 +83,9 @@ typedef struct node {
     GPtrArray *fields;      /* sjm_mime_field*; NULL for the top level (headers live in the txn) */
     gsize sep_off, sep_len; /* the blank line closing the header block, if any */
     gboolean strip;         /* this signed entity is replaced by its content */
+    gboolean sig;           /* a signed entity the scan accepted */
+    gboolean drop;          /* ... that [verify] on_invalid = strip wants gone */
+    gboolean frozen;        /* ... inside another signature: never changed */
     gboolean changed;       /* strip, or something below is stripped */
     GPtrArray *kids;        /* changed children (multipart) or the one inner entity */
 } node;
@@ -157,7 +160,7 @@ void smime_ctinfo_clear(ctinfo *ct);
 gboolean smime_is_smime_sig_type(const char *t);
 gboolean smime_is_pkcs7_mime_type(const char *t);
 gboolean smime_looks_pkcs7_mime(const ctinfo *ct, const char *disposition);
-const char *smime_classify_headers(const sjm_txn *txn);
+sjm_signature_outcome smime_classify_headers(const sjm_txn *txn);
 
 /* ------------------------------------------------ smime_decode.c */
 
@@ -204,8 +207,8 @@ cms_take smime_cms_take_content(node *n, const char *cte, gsize stream_threshold
  * signature gone.  FALSE (and nothing kept) when verification is off.
  */
 gboolean smime_verify_found(ctx *c, const sigref *r);
-/* The results in document order into V (Authentication-Results, log). */
-void smime_results_apply(ctx *c, const sjm_txn *txn, sjm_verdict *v);
+/* The results in document order into P (Authentication-Results, log). */
+void smime_results_apply(ctx *c, const sjm_txn *txn, sjm_plan *p);
 void smime_results_free(ctx *c);
 
 /* ------------------------------------------------- smime_write.c */
@@ -213,6 +216,7 @@ void smime_results_free(ctx *c);
 node *smime_resolve(node *n);
 /* The body of X into a new spool, or NULL on a write failure. */
 sjm_spool *smime_write_body(node *x);
-void smime_top_header_edits(const sjm_txn *txn, node *x, sjm_verdict *v);
+/* Edits (into EDITS) making the message's Content-* fields those of X. */
+void smime_top_header_edits(const sjm_txn *txn, node *x, GPtrArray *edits);
 
 #endif

@@ -103,7 +103,7 @@ static gint by_path(gconstpointer a, gconstpointer b)
     return fa->seq > fb->seq ? -1 : fa->seq < fb->seq;
 }
 
-void smime_results_apply(ctx *c, const sjm_txn *txn, sjm_verdict *v)
+void smime_results_apply(ctx *c, const sjm_txn *txn, sjm_plan *p)
 {
     GPtrArray *results = g_ptr_array_new();
     if (c->verified != NULL) {
@@ -111,7 +111,7 @@ void smime_results_apply(ctx *c, const sjm_txn *txn, sjm_verdict *v)
         for (guint i = 0; i < c->verified->len; i++)
             g_ptr_array_add(results, &((found *)g_ptr_array_index(c->verified, i))->r);
     }
-    sjm_authres_apply(c->cfg, txn, results, v);
+    sjm_authres_apply(c->cfg, txn, results, p);
     g_ptr_array_free(results, TRUE);
 }
 

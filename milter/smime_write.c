@@ -113,7 +113,7 @@ sjm_spool *smime_write_body(node *x)
 }
 
 /* Header edits making the message's Content-* fields those of X. */
-void smime_top_header_edits(const sjm_txn *txn, node *x, sjm_verdict *v)
+void smime_top_header_edits(const sjm_txn *txn, node *x, GPtrArray *edits)
 {
     GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; txn->headers != NULL && i < txn->headers->len; i++) {
@@ -151,17 +151,17 @@ void smime_top_header_edits(const sjm_txn *txn, node *x, sjm_verdict *v)
             sjm_header *h = g_ptr_array_index(olds, j);
             sjm_mime_field *f = g_ptr_array_index(news, j);
             if (strcmp(h->value != NULL ? h->value : "", f->value) != 0)
-                sjm_verdict_add_header(v, SJM_HDR_CHANGE, (int)j + 1, h->name, f->value);
+                sjm_edits_add(edits, SJM_HDR_CHANGE, (int)j + 1, h->name, f->value);
         }
         /* Highest occurrence first, so earlier indexes stay valid whether
          * or not the MTA renumbers after a delete. */
         for (guint j = olds->len; j > common; j--) {
             sjm_header *h = g_ptr_array_index(olds, j - 1);
-            sjm_verdict_add_header(v, SJM_HDR_CHANGE, (int)j, h->name, NULL);
+            sjm_edits_add(edits, SJM_HDR_CHANGE, (int)j, h->name, NULL);
         }
         for (guint j = common; j < news->len; j++) {
             sjm_mime_field *f = g_ptr_array_index(news, j);
-            sjm_verdict_add_header(v, SJM_HDR_ADD, 0, f->name, f->value);
+            sjm_edits_add(edits, SJM_HDR_ADD, 0, f->name, f->value);
         }
         g_ptr_array_free(olds, TRUE);
         g_ptr_array_free(news, TRUE);

@@ -122,54 +122,62 @@ static slot *slot_for(gint64 day)
     return s;
 }
 
-static sjm_stat skip_counter(const char *reason)
+/* The counter of each skip reason; the rest count as "skipped:other". */
+static sjm_stat skip_counter(sjm_journal_reason reason)
 {
-    for (int i = SJM_STAT_SKIP_JOURNAL_MAILBOX; i <= SJM_STAT_SKIP_OUT_OF_SCOPE; i++)
-        if (strcmp(reason, names[i]) == 0)
-            return (sjm_stat)i;
-    return SJM_STAT_SKIP_OTHER;
+    switch (reason) {
+    case SJM_SKIP_JOURNAL_MAILBOX: return SJM_STAT_SKIP_JOURNAL_MAILBOX;
+    case SJM_SKIP_UPSTREAM: return SJM_STAT_SKIP_UPSTREAM;
+    case SJM_SKIP_DSN: return SJM_STAT_SKIP_DSN;
+    case SJM_SKIP_MDN: return SJM_STAT_SKIP_MDN;
+    case SJM_SKIP_SYSTEM_SENDER: return SJM_STAT_SKIP_SYSTEM_SENDER;
+    case SJM_SKIP_PUBLIC_FOLDER: return SJM_STAT_SKIP_PUBLIC_FOLDER;
+    case SJM_SKIP_OUT_OF_SCOPE: return SJM_STAT_SKIP_OUT_OF_SCOPE;
+    default: return SJM_STAT_SKIP_OTHER;
+    }
 }
 
-void sjm_stats_record_on_day(gint64 day, const char *journal, const char *signature,
-                             gboolean tempfailed, gboolean unbelieved, guint64 bytes)
+void sjm_stats_record_on_day(gint64 day, const sjm_stats_sample *m)
 {
     if (!g_atomic_int_get(&running))
         return;
     slot *s = slot_for(day);
-    if (signature != NULL && g_str_has_prefix(signature, "stripped"))
+    if (m->signature == SJM_SIGNATURE_STRIPPED)
         add(s, SJM_STAT_STRIPPED, 1);
-    if (unbelieved)
+    if (m->unbelieved)
         add(s, SJM_STAT_UNBELIEVED, 1);
     /* A tempfailed message is not delivered: nothing was journaled or
      * skipped, the client will send it again. */
-    if (tempfailed) {
+    if (m->tempfailed) {
         add(s, SJM_STAT_TEMPFAILED, 1);
         return;
     }
-    if (journal == NULL)
-        return;
-    if (g_str_has_prefix(journal, "added:")) {
-        guint64 copies = 1;
-        for (const char *p = journal; *p; p++)
-            copies += *p == ',';
+    switch (m->journal) {
+    case SJM_JOURNAL_ADDED:
         add(s, SJM_STAT_JOURNALED, 1);
-        add(s, SJM_STAT_JOURNAL_COPIES, copies);
-        add(s, SJM_STAT_JOURNALED_BYTES, bytes * copies);
-    } else if (g_str_has_prefix(journal, "skipped:")) {
-        add(s, skip_counter(journal), 1);
-    } else {
+        add(s, SJM_STAT_JOURNAL_COPIES, m->copies);
+        add(s, SJM_STAT_JOURNALED_BYTES, m->bytes * m->copies);
+        break;
+    case SJM_JOURNAL_SKIPPED:
+        add(s, skip_counter(m->reason), 1);
+        break;
+    case SJM_JOURNAL_DISABLED:
         add(s, SJM_STAT_DISABLED, 1);
+        break;
+    default:
+        /* Refused by the MTA and accepted anyway (on_failure = accept):
+         * not journaled, and no rule decided so. */
+        add(s, SJM_STAT_SKIP_OTHER, 1);
+        break;
     }
 }
 
-void sjm_stats_record(const char *journal, const char *signature, gboolean tempfailed,
-                      gboolean unbelieved, guint64 bytes)
+void sjm_stats_record(const sjm_stats_sample *m)
 {
-    sjm_stats_record_on_day(g_get_real_time() / G_USEC_PER_SEC / 86400, journal, signature,
-                            tempfailed, unbelieved, bytes);
+    sjm_stats_record_on_day(g_get_real_time() / G_USEC_PER_SEC / 86400, m);
 }
 
-void sjm_stats_record_verdict(const sjm_txn *txn, const sjm_verdict *v, guint64 body_bytes)
+void sjm_stats_record_plan(const sjm_txn *txn, const sjm_plan *p, guint64 body_bytes)
 {
     if (!g_atomic_int_get(&running))
         return;
@@ -179,8 +187,16 @@ void sjm_stats_record_verdict(const sjm_txn *txn, const sjm_verdict *v, guint64 
         const sjm_header *h = g_ptr_array_index(txn->headers, i);
         bytes += strlen(h->name) + 2 + (h->value ? strlen(h->value) : 0) + 2;
     }
-    sjm_stats_record(v->journal, v->signature, v->action == SJM_ACTION_TEMPFAIL,
-                     strstr(v->extra->str, " journal_unbelieved=") != NULL, bytes);
+    sjm_stats_sample m = {
+        .journal = p->journal.status,
+        .reason = p->journal.reason,
+        .copies = p->journal.mailboxes->len,
+        .signature = p->sig.outcome,
+        .tempfailed = p->action == SJM_ACTION_TEMPFAIL,
+        .unbelieved = p->journal.unbelieved->len > 0,
+        .bytes = bytes,
+    };
+    sjm_stats_record(&m);
 }
 
 /* ------------------------------------------------------------ the file */

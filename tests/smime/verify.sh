@@ -294,4 +294,34 @@ got=$(newest tam@corp.example)
 ar_fields "$got" >"$T/ar"
 e2e_check "Postfix on_invalid=strip (after SIGHUP): tampered signature stripped, smime=fail" \
     all [ "$($CHECK sigs "$got")" = 0 ] -- grep -q '^mx.test; smime=fail reason="bad-signature"' "$T/ar"
+# mixed = split with [verify]: the message is scanned and verified once;
+# the preserving recipient's copy and the legacy recipient's stripped copy
+# each carry exactly one field of ours per signature.
+sed 's/^\[signatures\]$/[signatures]\nmixed = split/' "$T/filter.conf" >"$T/split.conf"
+e2e_reload "$T/split.conf"
+sleep 1
+split_case() {
+    local name=$1 file=$2 keep=$3 cut=$4
+    deliver "$file" "$keep" "$cut"
+    local kept stripped
+    kept=$(newest "$keep")
+    stripped=$(newest "$cut")
+    e2e_check "Postfix split+verify $name: both recipients got their copy" test -n "$kept" -a -n "$stripped"
+    e2e_check "Postfix split+verify $name: the preserving copy keeps its signature" \
+        [ "$($CHECK sigs "$kept")" -ge 1 ]
+    e2e_check "Postfix split+verify $name: the legacy copy is stripped" [ "$($CHECK sigs "$stripped")" = 0 ]
+    e2e_check "Postfix split+verify $name: exactly one mx.test field in the preserving copy" \
+        [ "$(ours "$kept")" = 1 ]
+    e2e_check "Postfix split+verify $name: exactly one mx.test field in the stripped copy" \
+        [ "$(ours "$stripped")" = 1 ]
+}
+split_case ours "$T/detached.eml" keep1@corp.example cut1@legacy.example
+if [ -d "$CORPUS" ]; then
+    split_case corpus "$CORPUS/alice.dsig.SHA256.multipart.eml" keep2@corp.example cut2@legacy.example
+else
+    echo "SKIP: corpus not found at $CORPUS: split+verify corpus case not run"
+fi
+e2e_check "Postfix split+verify: the filter verified each message once (one verify= per log line)" \
+    all [ "$(grep -c 'del_rcpt=<cut1@legacy.example>' "$(e2e_filter_log)")" = 1 ] -- \
+        [ "$(grep 'del_rcpt=<cut1@legacy.example>' "$(e2e_filter_log)" | grep -o ' verify=' | wc -l)" = 1 ]
 e2e_finish
