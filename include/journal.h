@@ -66,17 +66,34 @@ gboolean sjm_evidence_wants_body(const sjm_txn *txn);
  * Is txn->body a genuine RFC 3464 DSN / RFC 8098 MDN?  On FALSE, *WHY
  * is a static token ("extra-parts", "returns-content", ...).
  */
-gboolean sjm_evidence_dsn(const sjm_txn *txn, const char **why);
-gboolean sjm_evidence_mdn(const sjm_txn *txn, const char **why);
+gboolean sjm_evidence_dsn(const sjm_config *cfg, const sjm_txn *txn, const char **why);
+gboolean sjm_evidence_mdn(const sjm_config *cfg, const sjm_txn *txn, const char **why);
 
 /* ---- journal_mark.c */
 
-/* The value of the mark this host adds (keyed when mark_key_file is set). */
-char *sjm_mark_make(const sjm_config *cfg, const sjm_txn *txn, gint64 now);
 /*
- * Does the mark VALUE found on TXN count?  *WHY is a static token either
- * way: the evidence ("mac", "unkeyed-trusted-client") or the refusal
- * ("bad-mac", "unkeyed", ...).
+ * The value of the mark this host adds to a message whose body (as the
+ * recipients get it) has BODY_DIGEST (bodyhash.h) and whose envelope
+ * recipients are RCPTS (char*).  Keyed when mark_key_file is set and the
+ * digest is known; otherwise the host name alone, which nobody believes
+ * by default.
+ */
+char *sjm_mark_make(const sjm_config *cfg, const sjm_txn *txn, const guchar *body_digest,
+                    const GPtrArray *rcpts, gint64 now);
+/*
+ * Does the keyed mark VALUE verify for a message with header fields
+ * HEADERS (sjm_header*)?  With BODY_DIGEST, its body must have that
+ * digest; with RCPTS (char*), each recipient but a journal mailbox must
+ * be covered.  *WHY is "mac" or the refusal: "bad-mac", "body-changed",
+ * "recipients-not-covered", "body-unread", "unbound-v1", "malformed",
+ * "no-key-here", "unkeyed".
+ */
+gboolean sjm_mark_verify(const sjm_config *cfg, const char *value, GPtrArray *headers,
+                         const guchar *body_digest, const GPtrArray *rcpts, const char **why);
+/*
+ * Does the mark VALUE found on TXN count (its body digest and envelope
+ * recipients)?  *WHY is a static token either way: the evidence ("mac",
+ * "unkeyed-trusted-client") or the refusal (see sjm_mark_verify).
  */
 gboolean sjm_mark_believed(const sjm_config *cfg, const sjm_txn *txn, const char *value,
                            const char **why);

@@ -170,7 +170,9 @@ typedef struct sjm_journal_plan {
     sjm_journal_evidence evidence;
     GArray *unbelieved;             /* of sjm_unbelieved, in the order found */
     GPtrArray *mailboxes;           /* of char*: the copies requested (ADDED) */
-    GArray *marks;                  /* of sjm_mark_check, every mark on the message */
+    guint mark_fields;              /* journal mark fields on the message */
+    GArray *marks;                  /* of sjm_mark_check, each verified at end of message */
+    gboolean marks_checked;
     /* Decided at end of header?  FALSE while a rule waits for the body
      * (a report's structure); next_rule is where end of message goes on. */
     gboolean decided;
@@ -226,6 +228,7 @@ typedef struct sjm_plan {
     /* What the body is needed for (end of header). */
     gboolean body_for_smime;
     gboolean body_for_journal;      /* a report's structure decides a rule */
+    gboolean body_for_digest;       /* a journal mark is verified or written */
     gboolean body_whole;            /* an extra message carries the whole original */
     /* The edits of the transaction, applied in this order by the session. */
     GPtrArray *header_edits;        /* of sjm_header_edit* */

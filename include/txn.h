@@ -15,6 +15,9 @@ typedef struct sjm_header {
     char *value;    /* as received, without the colon and leading space */
 } sjm_header;
 
+sjm_header *sjm_header_new(const char *name, const char *value);
+void sjm_header_free(gpointer h);
+
 typedef struct sjm_txn {
     char *queue_id;         /* "NOQUEUE" until the MTA tells */
     char *client_addr;      /* textual IP, "" when unknown (local submission) */
@@ -27,6 +30,8 @@ typedef struct sjm_txn {
     GPtrArray *headers;     /* of sjm_header*, in order */
     sjm_spool *body;        /* NULL when the core said it does not need the body */
     gboolean body_failed;   /* storing the body failed (disk full): internal error */
+    gboolean has_body_digest;   /* the whole body was seen and digested */
+    guchar body_digest[32];     /* its canonical digest (bodyhash.h) */
     gint64 start_us;        /* g_get_monotonic_time() at MAIL FROM */
 } sjm_txn;
 

@@ -112,8 +112,8 @@ const sjm_config_key sjm_config_keys[] = {
               "sender patterns of system traffic (replication, monitoring)"),
     BOOL("journal", "skip_null_sender", "true", skip_null_sender,
          "do not journal bounces and DSNs (MAIL FROM:<>)"),
-    BOOL("journal", "skip_read_reports", "true", skip_read_reports,
-         "do not journal read receipts (disposition-notification reports)"),
+    BOOL("journal", "skip_read_reports", "false", skip_read_reports,
+         "do not journal read receipts whose original carries a mark of ours (a person's client sends them)"),
     BOOL("journal", "notify_never", "true", notify_never,
          "add the journal recipient with NOTIFY=NEVER where the MTA allows"),
     BOOL("journal", "protect", "true", protect,
@@ -256,8 +256,17 @@ static void mark_key_load(sjm_loader *ld, sjm_config *c)
     gsize len = 0;
     GError *err = NULL;
 
-    if (*c->mark_key_file == '\0')
+    if (*c->mark_key_file == '\0') {
+        /* Without a key no mark can prove anything: every message is
+         * journaled again at the next hop, and no bounce can be told
+         * from a letter dressed as one. */
+        if (c->journal_enabled)
+            sjm_key_warning(ld, "journal", "mark_key_file",
+                            "not set: journal marks are unkeyed, so downstream filters journal "
+                            "again and bounces of journaled mail are journaled too "
+                            "(make a key with: openssl rand -hex 32)");
         return;
+    }
     if (!g_file_get_contents(c->mark_key_file, &key, &len, &err)) {
         sjm_key_problem(ld, "journal", "mark_key_file", "cannot read \"%s\": %s",
                         c->mark_key_file, err->message);

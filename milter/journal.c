@@ -29,6 +29,7 @@
 #include <string.h>
 #include "journal.h"
 #include "addrmatch.h"
+#include "bodyhash.h"
 
 /* ------------------------------------------------------------ mailboxes */
 
@@ -199,12 +200,31 @@ static rule_result rule_journal_mailbox(const rule_ctx *c, sjm_plan *p)
         ? RULE_DECIDES : RULE_PASSES;
 }
 
-/* A mark counts only when it is authenticated (journal_mark.c); every
- * mark was verified once, when the plan was opened. */
+/* Every mark on the message, verified once: they bind the body, so not
+ * before end of message. */
+static void verify_marks(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
+{
+    if (p->journal.marks_checked)
+        return;
+    p->journal.marks_checked = TRUE;
+    /* Last first: the order the header firewall deletes them in. */
+    for (guint n = p->journal.mark_fields; n > 0; n--) {
+        sjm_mark_check m = {.occurrence = n};
+        m.believed = sjm_mark_believed(cfg, txn, mark_value(txn, n), &m.why);
+        g_array_append_val(p->journal.marks, m);
+    }
+}
+
+/* A mark counts only when it is authenticated and covers this body and
+ * these recipients (journal_mark.c). */
 static rule_result rule_upstream(const rule_ctx *c, sjm_plan *p)
 {
     GArray *marks = p->journal.marks;
-    (void)c;
+    if (p->journal.mark_fields == 0)
+        return RULE_PASSES;
+    if (!c->body_ready)
+        return RULE_NEEDS_BODY;
+    verify_marks(c->cfg, c->txn, p);
     for (guint i = 0; i < marks->len; i++) {
         const sjm_mark_check *m = &g_array_index(marks, sjm_mark_check, i);
         if (!m->believed)
@@ -247,7 +267,7 @@ static rule_result rule_dsn(const rule_ctx *c, sjm_plan *p)
     g_free(rt);
     if (cfg->skip_null_sender && null_sender && !mdn_label) {
         const char *why = NULL;
-        if (sjm_evidence_dsn(txn, &why))
+        if (sjm_evidence_dsn(cfg, txn, &why))
             return RULE_DECIDES;
         sjm_plan_add_unbelieved(p, dsn_label ? SJM_LABEL_DSN : SJM_LABEL_NULL_SENDER, why);
     } else if (cfg->skip_null_sender && dsn_label) {
@@ -263,7 +283,7 @@ static rule_result rule_mdn(const rule_ctx *c, sjm_plan *p)
     if (!c->body_ready)
         return RULE_NEEDS_BODY;
     const char *why = NULL;
-    if (sjm_evidence_mdn(c->txn, &why))
+    if (sjm_evidence_mdn(c->cfg, c->txn, &why))
         return RULE_DECIDES;
     sjm_plan_add_unbelieved(p, SJM_LABEL_MDN, why);
     return RULE_PASSES;
@@ -382,19 +402,25 @@ static gboolean run_rules(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p
 
 void sjm_journal_open(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
 {
-    guint occurrences = 0;
     for (guint i = 0; i < txn->headers->len; i++) {
         const sjm_header *h = g_ptr_array_index(txn->headers, i);
         if (g_ascii_strcasecmp(h->name, SJM_JOURNAL_MARK_HEADER) == 0)
-            occurrences++;
+            p->journal.mark_fields++;
     }
-    /* Last first: the order the header firewall deletes them in. */
-    for (guint n = occurrences; n > 0; n--) {
-        sjm_mark_check m = {.occurrence = n};
-        m.believed = sjm_mark_believed(cfg, txn, mark_value(txn, n), &m.why);
-        g_array_append_val(p->journal.marks, m);
-    }
-    p->body_for_journal = !run_rules(cfg, txn, p, FALSE);
+    gboolean waiting = !run_rules(cfg, txn, p, FALSE);
+    sjm_journal_plan *j = &p->journal;
+    /* The digest is wanted where a mark is verified or written: marks on
+     * the message, a copy for the journal (or no decision yet), or a
+     * journal mailbox among the recipients (marked for the others). */
+    p->body_for_digest = j->mark_fields > 0
+        || (cfg->journal_enabled
+            && (waiting || j->status == SJM_JOURNAL_ADDED
+                || (j->status == SJM_JOURNAL_SKIPPED && j->reason == SJM_SKIP_JOURNAL_MAILBOX)));
+    /* Waiting for the digest (a mark) needs no stored body, unless a
+     * report rule after it will read the report's structure. */
+    p->body_for_journal = waiting
+        && (rules[j->next_rule].applies != rule_upstream
+            || ((cfg->skip_null_sender || cfg->skip_read_reports) && sjm_evidence_wants_body(txn)));
 }
 
 void sjm_journal_decide(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
@@ -417,12 +443,17 @@ gboolean sjm_journal_may_add(const sjm_plan *p)
     return !p->journal.decided || p->journal.status == SJM_JOURNAL_ADDED;
 }
 
-/* Tells a downstream filter not to journal again.  The host name and the
- * MAC alone: the journal mailboxes stay undisclosed to the recipients,
- * who all see this field. */
+/* Tells a downstream filter not to journal again.  The host name, the
+ * body digest, recipient tags and the MAC: the journal mailboxes and the
+ * Bcc recipients stay undisclosed to the recipients, who all see this
+ * field.  The digest is that of the body as delivered. */
 static void add_mark(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
 {
-    char *value = sjm_mark_make(cfg, txn, g_get_real_time() / G_USEC_PER_SEC);
+    guchar stripped[SJM_BODYHASH_LEN];
+    const guchar *digest = txn->has_body_digest ? txn->body_digest : NULL;
+    if (p->new_body != NULL)
+        digest = sjm_bodyhash_spool(p->new_body, stripped) ? stripped : NULL;
+    char *value = sjm_mark_make(cfg, txn, digest, txn->rcpts, g_get_real_time() / G_USEC_PER_SEC);
     sjm_plan_add_header(p, SJM_HDR_ADD, 0, SJM_JOURNAL_MARK_HEADER, value);
     g_free(value);
 }
@@ -442,6 +473,7 @@ void sjm_journal_finish(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
      * index right whether or not the MTA still counts a deleted field.
      */
     sjm_journal_decide(cfg, txn, p);
+    verify_marks(cfg, txn, p);
     for (guint i = 0; i < p->journal.marks->len; i++) {
         const sjm_mark_check *m = &g_array_index(p->journal.marks, sjm_mark_check, i);
         if (!m->believed)

@@ -27,10 +27,15 @@
 #include <gmime/gmime.h>
 #include "journal.h"
 #include "mimehdr.h"
+#include "bodyhash.h"
 
-/* A genuine MDN's text says "read on ..." in a few lines; a letter in
- * the human-readable part is content, and content is journaled. */
+/* A genuine MDN's text says "read on ..." in a few lines, and a genuine
+ * DSN's explains a failure in a few more; a letter in the human-readable
+ * part is content, and content is journaled.  The bounds are the largest
+ * genuine reports measured, with a margin (smime-journal-milter.conf(5),
+ * JOURNALING DECISIONS, names the sources). */
 #define MDN_TEXT_MAX 8192
+#define DSN_TEXT_MAX 16384
 
 /* ------------------------------------------------------------ the label */
 
@@ -281,9 +286,121 @@ static gboolean headers_only(GMimeObject *o)
     return ok;
 }
 
+/* ------------------------------------------------------------ the returned part */
+
+/* The header fields of the header block at the start of B (up to its
+ * empty line) as sjm_header*; *BODY_AT is where the body starts. */
+static GPtrArray *header_fields(const guchar *b, gsize len, gsize *body_at)
+{
+    gsize end = len;
+    *body_at = len;
+    for (gsize i = 0; i + 1 < len; i++) {
+        if (b[i] != '\n')
+            continue;
+        if (b[i + 1] == '\n') {
+            end = i + 1;
+            *body_at = i + 2;
+            break;
+        }
+        if (b[i + 1] == '\r' && i + 2 < len && b[i + 2] == '\n') {
+            end = i + 1;
+            *body_at = i + 3;
+            break;
+        }
+    }
+    GPtrArray *fields = sjm_mimehdr_split_block(b, end, 0);
+    GPtrArray *headers = g_ptr_array_new_with_free_func(sjm_header_free);
+    for (guint i = 0; i < fields->len; i++) {
+        const sjm_mime_field *f = g_ptr_array_index(fields, i);
+        if (*f->name != '\0')
+            g_ptr_array_add(headers, sjm_header_new(f->name, f->value));
+    }
+    g_ptr_array_free(fields, TRUE);
+    return headers;
+}
+
+/* The returned message as bytes: a message/rfc822 part's message as
+ * GMime writes it back (raw header values, content not re-encoded). */
+static GByteArray *message_bytes(GMimeObject *o)
+{
+    if (!GMIME_IS_MESSAGE_PART(o))
+        return NULL;
+    GMimeMessage *m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(o));
+    if (m == NULL)
+        return NULL;
+    GMimeStream *mem = g_mime_stream_mem_new();
+    GByteArray *out = NULL;
+    if (g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, mem) >= 0) {
+        out = g_byte_array_new();
+        GByteArray *b = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+        g_byte_array_append(out, b->data, b->len);
+    }
+    g_object_unref(mem);
+    return out;
+}
+
+/* The refusal of a returned mark, as one static token. */
+static const char *returned_refusal(const char *why)
+{
+    static const char *const known[][2] = {
+        {"bad-mac", "returned-mark:bad-mac"},
+        {"body-changed", "returned-mark:body-changed"},
+        {"unbound-v1", "returned-mark:unbound-v1"},
+        {"malformed", "returned-mark:malformed"},
+        {"no-key-here", "returned-mark:no-key-here"},
+        {"unkeyed", "returned-mark:unkeyed"},
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(known); i++)
+        if (strcmp(why, known[i][0]) == 0)
+            return known[i][1];
+    return "returned-mark:refused";
+}
+
+/*
+ * Is the message a report returns one this organisation journaled?  Its
+ * header must carry a mark of ours that verifies (identity, MAC) and,
+ * when the whole message came back, whose body digest matches what came
+ * back.  Recipients are not compared: the report goes back to the
+ * sender, not to the people the mark covers.
+ */
+static gboolean returned_is_ours(const sjm_config *cfg, GMimeObject *orig, gboolean whole,
+                                 const char **why)
+{
+    GByteArray *b = whole ? message_bytes(orig) : leaf_bytes(orig);
+    if (b == NULL) {
+        *why = "returned-part-unreadable";
+        return FALSE;
+    }
+    gsize body_at;
+    GPtrArray *headers = header_fields(b->data, b->len, &body_at);
+    guchar digest[SJM_BODYHASH_LEN];
+    gboolean have_digest = whole && sjm_bodyhash_data(b->data + MIN(body_at, b->len),
+                                                      b->len - MIN(body_at, b->len), digest);
+    gboolean ok = FALSE, any = FALSE;
+    *why = "returns-unmarked";
+    for (guint i = 0; !ok && i < headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(headers, i);
+        if (g_ascii_strcasecmp(h->name, SJM_JOURNAL_MARK_HEADER) != 0)
+            continue;
+        const char *w = NULL;
+        if (whole && !have_digest) {
+            w = "body-changed";
+        } else {
+            ok = sjm_mark_verify(cfg, h->value, headers, whole ? digest : NULL, NULL, &w);
+        }
+        if (!ok && !any)
+            *why = returned_refusal(w);
+        any = TRUE;
+    }
+    g_ptr_array_free(headers, TRUE);
+    g_byte_array_free(b, TRUE);
+    return ok;
+}
+
 typedef enum { KIND_DSN, KIND_MDN } report_kind;
 
-static gboolean check_report(const sjm_txn *txn, report_kind kind, const char **why)
+static gboolean check_report(const sjm_config *cfg, const sjm_txn *txn, report_kind kind,
+                             const char **why)
 {
     const char *label = kind == KIND_DSN ? "delivery-status" : "disposition-notification";
     char *rt = sjm_evidence_report_type(txn);
@@ -316,7 +433,8 @@ static gboolean check_report(const sjm_txn *txn, report_kind kind, const char **
         *why = n < 2 ? "too-few-parts" : "extra-parts";
         goto out;
     }
-    if (!human_readable(g_mime_multipart_get_part(mp, 0), kind == KIND_MDN ? MDN_TEXT_MAX : 0, why))
+    if (!human_readable(g_mime_multipart_get_part(mp, 0), kind == KIND_MDN ? MDN_TEXT_MAX : DSN_TEXT_MAX,
+                        why))
         goto out;
 
     GMimeObject *report = g_mime_multipart_get_part(mp, 1);
@@ -329,25 +447,30 @@ static gboolean check_report(const sjm_txn *txn, report_kind kind, const char **
         goto out;
     }
 
-    if (n == 3) {
-        GMimeObject *orig = g_mime_multipart_get_part(mp, 2);
-        gboolean headers = is_type(orig, "text", "rfc822-headers") ||
-                           is_type(orig, "message", "global-headers");
-        gboolean whole = is_type(orig, "message", "rfc822") || is_type(orig, "message", "global");
-        if (headers && !headers_only(orig)) {
-            *why = "headers-part-has-body";
-            goto out;
-        }
-        if (whole && kind == KIND_MDN) {
-            *why = "returns-content";
-            goto out;
-        }
-        if (!headers && !whole) {
-            *why = "third-part-not-original";
-            goto out;
-        }
+    /* Structure proves nothing by itself (RFC 3461 RET=FULL returns a
+     * whole message, and a report may say anything): what proves a report
+     * is ours to skip is the mark of ours on what it returns. */
+    if (n < 3) {
+        *why = "returns-nothing";
+        goto out;
     }
-    ok = TRUE;
+    GMimeObject *orig = g_mime_multipart_get_part(mp, 2);
+    gboolean headers = is_type(orig, "text", "rfc822-headers") ||
+                       is_type(orig, "message", "global-headers");
+    gboolean whole = is_type(orig, "message", "rfc822") || is_type(orig, "message", "global");
+    if (headers && !headers_only(orig)) {
+        *why = "headers-part-has-body";
+        goto out;
+    }
+    if (whole && kind == KIND_MDN) {
+        *why = "returns-content";
+        goto out;
+    }
+    if (!headers && !whole) {
+        *why = "third-part-not-original";
+        goto out;
+    }
+    ok = returned_is_ours(cfg, orig, whole, why);
 out:
     if (fields)
         g_byte_array_free(fields, TRUE);
@@ -355,12 +478,12 @@ out:
     return ok;
 }
 
-gboolean sjm_evidence_dsn(const sjm_txn *txn, const char **why)
+gboolean sjm_evidence_dsn(const sjm_config *cfg, const sjm_txn *txn, const char **why)
 {
-    return check_report(txn, KIND_DSN, why);
+    return check_report(cfg, txn, KIND_DSN, why);
 }
 
-gboolean sjm_evidence_mdn(const sjm_txn *txn, const char **why)
+gboolean sjm_evidence_mdn(const sjm_config *cfg, const sjm_txn *txn, const char **why)
 {
-    return check_report(txn, KIND_MDN, why);
+    return check_report(cfg, txn, KIND_MDN, why);
 }

@@ -6,18 +6,26 @@
  *   sjm_mark_make()      the value of the mark this host adds;
  *   sjm_mark_believed()  whether one mark found on a message counts.
  *
- * A keyed mark is "HOST; v=1; t=UNIXTIME; mac=HEX", the MAC being
- * HMAC-SHA256 under [journal] mark_key_file over the version, the time
- * and the message's identity: the header fields Message-ID, Date, From,
- * To, Cc and Subject, unfolded and with runs of white space made one
- * space.  Whoever lacks the key cannot make one, whatever host or login
- * they send from (local submissions included), and a mark copied onto a
- * message with another identity does not verify.  The body is not
- * covered: hashing it would mean reading every journaled body, which the
- * no-body fast path exists to avoid; what a mark binds is documented in
- * smime-journal-milter.conf(5).  A hop that rewrites one of those fields
- * (canonical_maps, masquerading) breaks the MAC, and the message is
- * journaled once more: a duplicate, never a loss.
+ * A keyed mark is
+ *   HOST; v=2; t=UNIXTIME; b=BODY; r=TAGS; mac=HEX
+ * where BODY is the canonical digest of the body the recipients got
+ * (bodyhash.h, base64), TAGS one 8-character tag per envelope recipient
+ * the journal recorded (base64url of the first 48 bits of an HMAC of the
+ * address under the key, so a reader of the header learns nothing about
+ * Bcc recipients without the key), and the MAC HMAC-SHA256 under
+ * [journal] mark_key_file over the version, the host, the time, BODY,
+ * TAGS and the message's identity: the header fields Message-ID, Date,
+ * From, To, Cc and Subject, unfolded and with runs of white space made
+ * one space.  Whoever lacks the key cannot make one, whatever host or
+ * login they send from (local submissions included).  A later hop
+ * believes a mark only when the MAC verifies, the body it received has
+ * the same digest, and every one of its envelope recipients has a tag:
+ * a mark copied onto other content, or the same message resent to a new
+ * recipient, proves nothing and the message is journaled.  A hop that
+ * rewrites an identity field (canonical_maps, masquerading) or
+ * re-encodes the body breaks the mark and the message is journaled once
+ * more: a duplicate, never a loss.  Version 1 marks (identity only) are
+ * no longer believed.
  *
  * An unkeyed mark (the host name alone, as written before keys existed)
  * counts only with accept_unkeyed_marks, and only from a client in
@@ -34,19 +42,25 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include "journal.h"
+#include "addrmatch.h"
+#include "bodyhash.h"
 
-#define MARK_VERSION "1"
+#define MARK_VERSION "2"
+/* Bytes of a recipient tag: collisions need about 2^24 recipients. */
+#define TAG_BYTES 6
+/* Tags per folded line of the header. */
+#define TAGS_PER_LINE 8
 
 static const char *const identity_fields[] = {
     "Message-ID", "Date", "From", "To", "Cc", "Subject", NULL,
 };
 
 /* NAME ":" value, unfolded and white space collapsed, for each occurrence. */
-static void add_identity(GString *out, const sjm_txn *txn)
+static void add_identity(GString *out, GPtrArray *headers)
 {
     for (const char *const *f = identity_fields; *f; f++) {
-        for (guint i = 0; i < txn->headers->len; i++) {
-            const sjm_header *h = g_ptr_array_index(txn->headers, i);
+        for (guint i = 0; headers != NULL && i < headers->len; i++) {
+            const sjm_header *h = g_ptr_array_index(headers, i);
             if (g_ascii_strcasecmp(h->name, *f) != 0)
                 continue;
             g_string_append_printf(out, "%s:", *f);
@@ -67,21 +81,25 @@ static void add_identity(GString *out, const sjm_txn *txn)
     }
 }
 
-/* Lower-case hex HMAC-SHA256 of the mark's content; NULL when OpenSSL fails. */
-static char *compute_mac(GBytes *key, const char *t, const sjm_txn *txn)
+static gboolean hmac(GBytes *key, const void *msg, gsize len, unsigned char *out, unsigned int *outlen)
 {
-    GString *msg = g_string_new("sjm-journal-mark\nv=" MARK_VERSION "\nt=");
-    g_string_append(msg, t);
-    g_string_append_c(msg, '\n');
-    add_identity(msg, txn);
+    gsize keylen = 0;
+    const void *k = g_bytes_get_data(key, &keylen);
+    return HMAC(EVP_sha256(), k, (int)keylen, msg, len, out, outlen) != NULL;
+}
+
+/* Lower-case hex HMAC-SHA256 of the mark's content; NULL when OpenSSL fails. */
+static char *compute_mac(GBytes *key, const char *host, const char *t, const char *body,
+                         const char *tags, GPtrArray *headers)
+{
+    GString *msg = g_string_new("sjm-journal-mark\nv=" MARK_VERSION "\n");
+    g_string_append_printf(msg, "host=%s\nt=%s\nb=%s\nr=%s\n", host, t, body, tags);
+    add_identity(msg, headers);
 
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
-    gsize keylen = 0;
-    const void *k = g_bytes_get_data(key, &keylen);
     char *hex = NULL;
-    if (HMAC(EVP_sha256(), k, (int)keylen, (const unsigned char *)msg->str, msg->len,
-             mac, &maclen) != NULL) {
+    if (hmac(key, msg->str, msg->len, mac, &maclen)) {
         hex = g_malloc(maclen * 2 + 1);
         for (unsigned int i = 0; i < maclen; i++)
             snprintf(hex + 2 * i, 3, "%02x", mac[i]);
@@ -90,22 +108,67 @@ static char *compute_mac(GBytes *key, const char *t, const sjm_txn *txn)
     return hex;
 }
 
-char *sjm_mark_make(const sjm_config *cfg, const sjm_txn *txn, gint64 now)
+/* The tag of one recipient (8 characters of base64url), or NULL. */
+static char *rcpt_tag(GBytes *key, const char *t, const char *addr)
+{
+    char *norm = sjm_addr_normalize(addr);
+    char *msg = g_strdup_printf("sjm-journal-rcpt\nt=%s\n%s", t, norm);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    char *tag = NULL;
+    if (hmac(key, msg, strlen(msg), mac, &maclen)) {
+        tag = g_base64_encode(mac, TAG_BYTES);
+        g_strdelimit(tag, "+", '-');
+        g_strdelimit(tag, "/", '_');
+    }
+    g_free(msg);
+    g_free(norm);
+    return tag;
+}
+
+static char *digest_text(const guchar digest[SJM_BODYHASH_LEN])
+{
+    return g_base64_encode(digest, SJM_BODYHASH_LEN);
+}
+
+char *sjm_mark_make(const sjm_config *cfg, const sjm_txn *txn, const guchar *body_digest,
+                    const GPtrArray *rcpts, gint64 now)
 {
     const char *host = g_get_host_name();
-    if (cfg->mark_key == NULL)
-        return g_strdup(host);
+    if (cfg->mark_key == NULL || body_digest == NULL)
+        return g_strdup(host);  /* an unkeyed mark: believed nowhere by default */
     char t[32];
     g_snprintf(t, sizeof t, "%" G_GINT64_FORMAT, now);
-    char *mac = compute_mac(cfg->mark_key, t, txn);
-    if (mac == NULL)
-        return g_strdup(host);  /* an unkeyed mark: believed nowhere by default */
-    char *v = g_strdup_printf("%s; v=" MARK_VERSION "; t=%s; mac=%s", host, t, mac);
+    char *body = digest_text(body_digest);
+    GString *tags = g_string_new(NULL), *folded = g_string_new(NULL);
+    for (guint i = 0; i < rcpts->len; i++) {
+        char *tag = rcpt_tag(cfg->mark_key, t, g_ptr_array_index(rcpts, i));
+        if (tag == NULL) {
+            g_string_free(tags, TRUE);
+            g_string_free(folded, TRUE);
+            g_free(body);
+            return g_strdup(host);
+        }
+        /* Folded so that a thousand recipients stay within the line
+         * length RFC 5322 allows; folding white space is not part of it. */
+        if (i > 0 && i % TAGS_PER_LINE == 0)
+            g_string_append(folded, "\n\t");
+        g_string_append(tags, tag);
+        g_string_append(folded, tag);
+        g_free(tag);
+    }
+    char *mac = compute_mac(cfg->mark_key, host, t, body, tags->str, txn->headers);
+    char *v = mac == NULL ? g_strdup(host)
+        : g_strdup_printf("%s; v=" MARK_VERSION "; t=%s; b=%s;%sr=%s; mac=%s", host, t, body,
+                          rcpts->len > TAGS_PER_LINE ? "\n\t" : " ", folded->str, mac);
     g_free(mac);
+    g_free(body);
+    g_string_free(tags, TRUE);
+    g_string_free(folded, TRUE);
     return v;
 }
 
-/* The value of "; NAME=" in a mark, or NULL. */
+/* The value of "; NAME=" in a mark with all white space removed, or NULL. */
 static char *param(const char *value, const char *name)
 {
     char **items = g_strsplit(value, ";", -1);
@@ -113,11 +176,24 @@ static char *param(const char *value, const char *name)
     gsize n = strlen(name);
     for (char **p = items + (items[0] ? 1 : 0); *p && !found; p++) {
         char *item = g_strstrip(*p);
-        if (g_ascii_strncasecmp(item, name, n) == 0 && item[n] == '=')
-            found = g_strdup(g_strstrip(item + n + 1));
+        if (g_ascii_strncasecmp(item, name, n) == 0 && item[n] == '=') {
+            GString *v = g_string_new(NULL);
+            for (const char *c = item + n + 1; *c; c++)
+                if (!g_ascii_isspace(*c))
+                    g_string_append_c(v, *c);
+            found = g_string_free(v, FALSE);
+        }
     }
     g_strfreev(items);
     return found;
+}
+
+/* The host a mark names: its first item, trimmed. */
+static char *mark_host(const char *value)
+{
+    const char *semi = strchr(value, ';');
+    char *host = g_strndup(value, semi ? (gsize)(semi - value) : strlen(value));
+    return g_strstrip(host);
 }
 
 static gboolean client_is_trusted_relay(const sjm_txn *txn)
@@ -125,12 +201,87 @@ static gboolean client_is_trusted_relay(const sjm_txn *txn)
     return txn->client_trusted && !sjm_txn_local_submission(txn);
 }
 
+/* Is every recipient in RCPTS (that is not a journal mailbox) among TAGS? */
+static gboolean rcpts_covered(const sjm_config *cfg, const char *t, const char *tags,
+                              const GPtrArray *rcpts)
+{
+    gsize ntags = strlen(tags);
+    if (ntags % 8 != 0)
+        return FALSE;
+    for (guint i = 0; i < rcpts->len; i++) {
+        const char *r = g_ptr_array_index(rcpts, i);
+        if (sjm_journal_is_mailbox(cfg, r))
+            continue;
+        char *tag = rcpt_tag(cfg->mark_key, t, r);
+        gboolean found = FALSE;
+        for (gsize j = 0; tag != NULL && !found && j < ntags; j += 8)
+            found = CRYPTO_memcmp(tags + j, tag, 8) == 0;
+        g_free(tag);
+        if (!found)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+gboolean sjm_mark_verify(const sjm_config *cfg, const char *value, GPtrArray *headers,
+                         const guchar *body_digest, const GPtrArray *rcpts, const char **why)
+{
+    const char *v = value ? value : "";
+    char *mac = param(v, "mac");
+    if (mac == NULL) {
+        *why = "unkeyed";
+        return FALSE;
+    }
+    gboolean ok = FALSE;
+    char *ver = param(v, "v"), *t = param(v, "t"), *body = param(v, "b"), *tags = param(v, "r");
+    char *host = mark_host(v);
+    if (cfg->mark_key == NULL) {
+        *why = "no-key-here";
+    } else if (ver != NULL && strcmp(ver, "1") == 0) {
+        /* Identity fields only: it says nothing about what was journaled. */
+        *why = "unbound-v1";
+    } else if (ver == NULL || strcmp(ver, MARK_VERSION) != 0 || t == NULL || *t == '\0' ||
+               strspn(t, "0123456789") != strlen(t) || body == NULL || tags == NULL) {
+        *why = "malformed";
+    } else {
+        char *want = compute_mac(cfg->mark_key, host, t, body, tags, headers);
+        char *lower = g_ascii_strdown(mac, -1);
+        gboolean mac_ok = want != NULL && strlen(lower) == strlen(want) &&
+                          CRYPTO_memcmp(lower, want, strlen(want)) == 0;
+        g_free(lower);
+        g_free(want);
+        char *have = body_digest != NULL ? digest_text(body_digest) : NULL;
+        if (!mac_ok)
+            *why = "bad-mac";
+        else if (body_digest == NULL && rcpts != NULL)
+            *why = "body-unread";
+        else if (have != NULL && strcmp(have, body) != 0)
+            *why = "body-changed";
+        else if (rcpts != NULL && !rcpts_covered(cfg, t, tags, rcpts))
+            *why = "recipients-not-covered";
+        else
+            ok = TRUE;
+        if (ok)
+            *why = "mac";
+        g_free(have);
+    }
+    g_free(host);
+    g_free(ver);
+    g_free(t);
+    g_free(body);
+    g_free(tags);
+    g_free(mac);
+    return ok;
+}
+
 gboolean sjm_mark_believed(const sjm_config *cfg, const sjm_txn *txn, const char *value,
                            const char **why)
 {
     const char *v = value ? value : "";
     char *mac = param(v, "mac");
-    if (mac == NULL) {
+    gboolean keyed = mac != NULL;
+    g_free(mac);
+    if (!keyed) {
         if (!cfg->accept_unkeyed_marks) {
             *why = "unkeyed";
             return FALSE;
@@ -142,26 +293,6 @@ gboolean sjm_mark_believed(const sjm_config *cfg, const sjm_txn *txn, const char
         *why = "unkeyed-trusted-client";
         return TRUE;
     }
-
-    gboolean ok = FALSE;
-    char *ver = param(v, "v");
-    char *t = param(v, "t");
-    if (cfg->mark_key == NULL) {
-        *why = "no-key-here";
-    } else if (ver == NULL || strcmp(ver, MARK_VERSION) != 0 || t == NULL || *t == '\0' ||
-               strspn(t, "0123456789") != strlen(t)) {
-        *why = "malformed";
-    } else {
-        char *want = compute_mac(cfg->mark_key, t, txn);
-        char *lower = g_ascii_strdown(mac, -1);
-        ok = want != NULL && strlen(lower) == strlen(want) &&
-             CRYPTO_memcmp(lower, want, strlen(want)) == 0;
-        g_free(lower);
-        *why = ok ? "mac" : "bad-mac";
-        g_free(want);
-    }
-    g_free(ver);
-    g_free(t);
-    g_free(mac);
-    return ok;
+    return sjm_mark_verify(cfg, v, txn->headers, txn->has_body_digest ? txn->body_digest : NULL,
+                           txn->rcpts, why);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "session.h"
 #include "core.h"
+#include "bodyhash.h"
 #include "delivery.h"
 #include "journal.h"
 #include "log.h"
@@ -22,6 +23,7 @@ struct sjm_session {
     sjm_config *cfg;
     sjm_txn *txn;
     sjm_plan *plan;         /* opened at end of header */
+    sjm_bodyhash *digest;   /* the body's canonical digest, while a mark needs it */
     gboolean want_body;
     gboolean full_body;     /* a journal report carries the whole original */
     gboolean dry_run;       /* --inspect: describe re-injections, send nothing */
@@ -58,6 +60,7 @@ void sjm_session_free(sjm_session *s)
     if (!s)
         return;
     sjm_plan_free(s->plan);
+    sjm_bodyhash_free(s->digest);
     sjm_txn_free(s->txn);
     sjm_config_unref(s->cfg);
     g_free(s);
@@ -103,7 +106,11 @@ gboolean sjm_session_eoh(sjm_session *s)
     s->want_body = s->txn->rcpts->len > 0 && sjm_core_wants_body(s->plan);
     if (s->want_body)
         s->txn->body = sjm_spool_new();
-    return s->want_body;
+    /* A mark binds the body's digest: every byte is read, none stored
+     * unless something above wants the body itself. */
+    if (s->txn->rcpts->len > 0 && s->plan->body_for_digest && s->digest == NULL)
+        s->digest = sjm_bodyhash_new();
+    return s->want_body || s->digest != NULL;
 }
 
 static gboolean store(sjm_session *s, const void *data, gsize len)
@@ -123,24 +130,26 @@ gboolean sjm_session_body(sjm_session *s, const guchar *chunk, gsize len)
     /* The journal statistics' message size: MTAs send the first chunk
      * even of a body that is skipped (Postfix: up to 64 KB). */
     s->body_seen += len;
+    if (s->digest != NULL)
+        sjm_bodyhash_update(s->digest, chunk, len);
     if (!s->want_body || t->body_failed)
-        return FALSE;
+        return s->digest != NULL;
     /* One byte past max_scan_size is enough for the core to say
      * "skipped"; storing more would only fill the disk -- unless a
      * journal report must carry the whole original (it spools to disk). */
     if (!s->full_body && sjm_spool_size(t->body) > s->cfg->max_scan_size)
-        return FALSE;
+        return s->digest != NULL;
     /* MTAs hand milters CRLF; a file may have LF.  The core sees one form. */
     for (const guchar *p = chunk; p < end && (nl = memchr(p, '\n', (gsize)(end - p))); p = nl + 1) {
         gboolean has_cr = nl > chunk ? nl[-1] == '\r' : s->last_cr;
         if (has_cr)
             continue;
         if (!store(s, run, (gsize)(nl - run)) || !store(s, "\r\n", 2))
-            return FALSE;
+            return s->digest != NULL;
         run = nl + 1;
     }
     if (!store(s, run, (gsize)(end - run)))
-        return FALSE;
+        return s->digest != NULL;
     if (len > 0)
         s->last_cr = chunk[len - 1] == '\r';
     return TRUE;
@@ -268,6 +277,10 @@ void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outc
     if (s->plan == NULL)
         sjm_session_eoh(s);
     sjm_plan *p = s->plan;
+    if (s->digest != NULL) {
+        s->txn->has_body_digest = sjm_bodyhash_finish(s->digest, s->txn->body_digest);
+        s->digest = NULL;
+    }
     if (s->txn->rcpts->len == 0) {
         /* Only a file can get here: an MTA never reaches DATA without one. */
         sjm_plan_reject(p, SJM_REFUSAL_NO_RECIPIENTS);

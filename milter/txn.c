@@ -1,11 +1,19 @@
 /*
- * txn.c - construction and teardown of transactions and verdicts.
+ * txn.c - construction and teardown of transactions.
  */
 #include <string.h>
 #include "txn.h"
 #include "addrmatch.h"
 
-static void free_header(gpointer p)
+sjm_header *sjm_header_new(const char *name, const char *value)
+{
+    sjm_header *h = g_new(sjm_header, 1);
+    h->name = g_strdup(name);
+    h->value = g_strdup(value);
+    return h;
+}
+
+void sjm_header_free(gpointer p)
 {
     sjm_header *h = p;
     g_free(h->name);
@@ -22,7 +30,7 @@ sjm_txn *sjm_txn_new(void)
     t->rcpts = g_ptr_array_new_with_free_func(g_free);
     t->refused = g_ptr_array_new_with_free_func(g_free);
     t->rcpts_raw = g_ptr_array_new_with_free_func(g_free);
-    t->headers = g_ptr_array_new_with_free_func(free_header);
+    t->headers = g_ptr_array_new_with_free_func(sjm_header_free);
     t->start_us = g_get_monotonic_time();
     return t;
 }
