@@ -90,9 +90,13 @@ else
     # A clean environment, as a build daemon has: under "make check" the
     # outer make's MAKEFLAGS carry its TEST_LOGS (every test, this one
     # included) into the package's own "make check", which would then run
-    # them all and start this test again, without end.
+    # them all and start this test again, without end.  The one thing
+    # passed in is the S/MIME corpus the unit tests read: the copy in
+    # $work/src has none beside it.
+    corpus=${SJM_CORPUS:-$srcdir/../shared/corpus/thunderbird}
+    [ -d "$corpus" ] || die "corpus not found: $corpus (set SJM_CORPUS)"
     if (cd "$work/src" && env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-        ${DEB_BUILD_OPTIONS:+DEB_BUILD_OPTIONS="$DEB_BUILD_OPTIONS"} \
+        SJM_CORPUS="$corpus" ${DEB_BUILD_OPTIONS:+DEB_BUILD_OPTIONS="$DEB_BUILD_OPTIONS"} \
         dpkg-buildpackage -us -uc -b) >"$work/build.log" 2>&1; then
         ok "dpkg-buildpackage -us -uc -b"
     else

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include "addrmatch.h"
+#include "testlib.h"
 
 START_TEST(normalize_strips_brackets_and_case)
 {
@@ -53,7 +54,7 @@ START_TEST(domain_patterns)
 }
 END_TEST
 
-int main(void)
+Suite *sjm_test_suite(void)
 {
     Suite *s = suite_create("addrmatch");
     TCase *tc = tcase_create("addrmatch");
@@ -62,9 +63,5 @@ int main(void)
     tcase_add_test(tc, globs_are_whole_address_and_case_insensitive);
     tcase_add_test(tc, domain_patterns);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

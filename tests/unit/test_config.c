@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include "config.h"
 #include "netlist.h"
+#include "testlib.h"
 
 static char *write_temp(const char *text)
 {
@@ -305,7 +306,7 @@ START_TEST(every_problem_at_once)
 }
 END_TEST
 
-int main(void)
+Suite *sjm_test_suite(void)
 {
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("config");
@@ -322,9 +323,5 @@ int main(void)
     tcase_add_test(tc, every_row_is_complete);
     tcase_add_test(tc, every_problem_at_once);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

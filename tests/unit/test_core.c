@@ -8,6 +8,7 @@
 #include "core.h"
 #include "smime.h"
 #include "summary.h"
+#include "testlib.h"
 
 /* The defaults name no journal mailbox: these tests need one. */
 static sjm_config *journal_config(void)
@@ -139,9 +140,8 @@ START_TEST(strip_policy_asks_for_signed_bodies_only)
 }
 END_TEST
 
-int main(void)
+Suite *sjm_test_suite(void)
 {
-    sjm_smime_init();
     Suite *s = suite_create("core");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, plain_message_is_journaled_and_body_skipped);
@@ -150,10 +150,5 @@ int main(void)
     tcase_add_test(tc, rcpt_check_protects_journal_from_strangers);
     tcase_add_test(tc, strip_policy_asks_for_signed_bodies_only);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    sjm_smime_shutdown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

@@ -10,6 +10,7 @@
 #include "txn.h"
 #include "journal.h"
 #include "addrmatch.h"
+#include "testlib.h"
 
 #define JOURNAL "journal@archive.example.com"
 
@@ -648,7 +649,7 @@ START_TEST(full_order)
 }
 END_TEST
 
-static Suite *journal_suite(void)
+Suite *sjm_test_suite(void)
 {
     Suite *s = suite_create("journal");
     TCase *tc = tcase_create("addrmatch");
@@ -685,13 +686,4 @@ static Suite *journal_suite(void)
     tcase_add_test(tc, is_mailbox_empty_recipient);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(journal_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
 }

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "txn.h"
 #include "journal.h"
+#include "testlib.h"
 
 #define JOURNAL "journal@archive.example.com"
 #define KEY_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -39,30 +40,27 @@ static void teardown(void)
  * "Name: value" up to NULL; the body (LF turned into CRLF) or NULL. */
 static sjm_txn *msg(const char *sender, const char *client, const char *body, ...)
 {
-    sjm_txn *t = sjm_txn_new();
-    sjm_txn_set_sender(t, sender);
-    sjm_txn_add_rcpt(t, "bob@corp.example");
-    g_free(t->client_addr);
-    t->client_addr = g_strdup(client);
-    sjm_txn_add_header(t, "From", "someone@corp.example");
-    sjm_txn_add_header(t, "Message-ID", "<m1@corp.example>");
-    sjm_txn_add_header(t, "Subject", "hello");
+    GString *text = g_string_new("From: someone@corp.example\r\n"
+                                 "Message-ID: <m1@corp.example>\r\n"
+                                 "Subject: hello\r\n");
     va_list ap;
     va_start(ap, body);
-    for (const char *h; (h = va_arg(ap, const char *)) != NULL;) {
-        const char *colon = strchr(h, ':');
-        char *name = g_strndup(h, colon - h);
-        sjm_txn_add_header(t, name, colon + 2);
-        g_free(name);
-    }
+    for (const char *h; (h = va_arg(ap, const char *)) != NULL;)
+        g_string_append_printf(text, "%s\r\n", h);
     va_end(ap);
-    if (body) {
-        t->body = sjm_spool_new();
-        for (const char *p = body; *p; p++) {
-            if (*p == '\n')
-                sjm_spool_append(t->body, "\r", 1);
-            sjm_spool_append(t->body, p, 1);
-        }
+    g_string_append(text, "\r\n");
+    for (const char *p = body ? body : ""; *p; p++) {
+        if (*p == '\n')
+            g_string_append_c(text, '\r');
+        g_string_append_c(text, *p);
+    }
+    sjm_txn *t = sjm_test_txn_from_text(text->str, (gssize)text->len, sender, "bob@corp.example", NULL);
+    g_string_free(text, TRUE);
+    g_free(t->client_addr);
+    t->client_addr = g_strdup(client);
+    if (!body) {
+        sjm_spool_free(t->body);
+        t->body = NULL;
     }
     return t;
 }
@@ -508,7 +506,7 @@ START_TEST(mark_key_file_loading)
 }
 END_TEST
 
-static Suite *evidence_suite(void)
+Suite *sjm_test_suite(void)
 {
     Suite *s = suite_create("journal_evidence");
     TCase *tc = tcase_create("reports");
@@ -530,15 +528,4 @@ static Suite *evidence_suite(void)
     tcase_add_test(tc, mark_key_file_loading);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    g_mime_init();
-    SRunner *sr = srunner_create(evidence_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    g_mime_shutdown();
-    return failed == 0 ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <gmime/gmime.h>
 #include "mimehdr.h"
+#include "testlib.h"
 
 /* Parse V in MODE; the result as "type/subtype;name=value;..." or NULL. */
 static char *render(const char *v, sjm_ct_mode mode)
@@ -100,9 +101,8 @@ START_TEST(header_block_fields)
 }
 END_TEST
 
-int main(void)
+Suite *sjm_test_suite(void)
 {
-    g_mime_init();
     Suite *su = suite_create("mimehdr");
     TCase *tc = tcase_create("mimehdr");
     tcase_add_test(tc, strict_accepts_rfc2045);
@@ -111,10 +111,5 @@ int main(void)
     tcase_add_test(tc, param_lookup_any_case_first_wins);
     tcase_add_test(tc, header_block_fields);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    g_mime_shutdown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return su;
 }

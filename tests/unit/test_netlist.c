@@ -5,6 +5,7 @@
 #include <check.h>
 #include <stdlib.h>
 #include "netlist.h"
+#include "testlib.h"
 
 START_TEST(v4_prefix_boundaries)
 {
@@ -49,7 +50,7 @@ START_TEST(bad_entry_is_named)
 }
 END_TEST
 
-int main(void)
+Suite *sjm_test_suite(void)
 {
     Suite *s = suite_create("netlist");
     TCase *tc = tcase_create("netlist");
@@ -57,9 +58,5 @@ int main(void)
     tcase_add_test(tc, v6_prefixes);
     tcase_add_test(tc, bad_entry_is_named);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }

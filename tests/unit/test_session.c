@@ -2,16 +2,22 @@
  * test_session.c - the session layer (session.c) through the in-memory
  * MTA (mta_file.c): protocol order in, edits out, the failure policy
  * when the MTA refuses an edit, CRLF normalisation, the trust rule and
- * the one summary line.  The real core, S/MIME and journal modules run
- * behind it; only the MTA is simulated, the same one --inspect uses.
+ * the one summary line; report mode and split through the re-injection
+ * listener (tests/lib/smtp_sink.py).  The real core, S/MIME and journal
+ * modules run behind it; only the MTA is simulated, the same one
+ * --inspect uses.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
+#include "config.h"
+#include "journal.h"
 #include "mta_file.h"
+#include "reinject.h"
 #include "session.h"
 #include "smime.h"
 #include "summary.h"
+#include "testlib.h"
 
 #define JOURNAL "journal@archive.corp.test"
 
@@ -310,9 +316,113 @@ START_TEST(mta_file_edits_like_postfix)
 }
 END_TEST
 
-int main(void)
+/* ------------------------------------------------ report mode and split */
+
+/* One transaction through the session layer into an in-memory MTA. */
+static void run_session(sjm_config *cfg, const char *text, const char *const *rcpts,
+                        sjm_mta_file *m, sjm_outcome *out)
 {
-    sjm_smime_init();
+    sjm_txn *parsed = sjm_test_txn_from_text(text, -1, "a@b", NULL);
+    sjm_client client = {"127.0.0.1", NULL};
+    sjm_session *s = sjm_session_new(cfg, &client, "<alice@corp.example>");
+    for (const char *const *r = rcpts; *r; r++) {
+        ck_assert_ptr_null(sjm_session_rcpt(s, *r));
+        sjm_mta_file_add_original_rcpt(m, *r);
+    }
+    for (guint i = 0; i < parsed->headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(parsed->headers, i);
+        sjm_session_header(s, h->name, h->value);
+        sjm_mta_file_add_original_header(m, h->name, h->value, NULL);
+    }
+    ck_assert(sjm_session_eoh(s));
+    const char *body = strstr(text, "\r\n\r\n") + 4;
+    sjm_session_body(s, (const guchar *)body, strlen(body));
+    sjm_mta_file_add_original_body(m, body, strlen(body));
+    sjm_session_eom(s, &sjm_mta_file_ops, m, out);
+    sjm_session_free(s);
+    sjm_txn_free(parsed);
+}
+
+static gboolean logged(const sjm_mta_file *m, const char *entry)
+{
+    for (guint i = 0; i < m->rcpt_log->len; i++)
+        if (strcmp(g_ptr_array_index(m->rcpt_log, i), entry) == 0)
+            return TRUE;
+    return FALSE;
+}
+
+START_TEST(session_report_and_split)
+{
+    char *text = sjm_test_corpus_read("alice.dsig.SHA256.multipart.eml", NULL);
+    ck_assert_msg(text != NULL, "corpus message alice.dsig.SHA256.multipart.eml not found");
+    sjm_test_sink *sk = sjm_test_sink_start("normal");
+    sjm_config *cfg = sjm_config_new_default();
+    g_free(cfg->journal_recipient);
+    cfg->journal_recipient = g_strdup("j@archive.example");
+    cfg->journal_mode = SJM_JOURNAL_MODE_REPORT;
+    cfg->sig_mixed = SJM_SIG_ACTION_SPLIT;
+    g_strfreev(cfg->strip_for);
+    cfg->strip_for = g_strsplit("*@legacy.example", ",", -1);
+    g_free(cfg->reinject);
+    cfg->reinject = g_strdup_printf("127.0.0.1:%s", sk->port);
+
+    static const char *const rcpts[] = {"<bob@corp.example>", "<Old@Legacy.Example>", NULL};
+    sjm_mta_file *m = sjm_mta_file_new();
+    sjm_outcome out;
+    run_session(cfg, text, rcpts, m, &out);
+    ck_assert_int_eq(out.action, SJM_ACTION_CONTINUE);
+    /* no journal recipient on the transaction; the legacy one moved off it,
+     * named as the client spelled it */
+    for (guint i = 0; i < m->rcpt_log->len; i++)
+        ck_assert_msg(strstr(g_ptr_array_index(m->rcpt_log, i), "j@archive") == NULL,
+                      "journal recipient on the transaction: %s",
+                      (char *)g_ptr_array_index(m->rcpt_log, i));
+    ck_assert(logged(m, "-<Old@Legacy.Example>"));
+    ck_assert_ptr_null(m->new_body);          /* bob keeps the signed original */
+    ck_assert_ptr_nonnull(strstr(out.summary, " del_rcpt=<Old@Legacy.Example>"));
+    ck_assert_ptr_nonnull(strstr(out.summary, " reinject=report:1,split:1"));
+    /* journal first, then the copy */
+    char *e1 = sjm_test_sink_file(sk, "1.env"), *e2 = sjm_test_sink_file(sk, "2.env"), *m2 = sjm_test_sink_file(sk, "2.eml");
+    ck_assert_str_eq(e1, "MAIL FROM:<> BODY=8BITMIME\nRCPT TO:<j@archive.example> NOTIFY=NEVER\n");
+    ck_assert_str_eq(e2, "MAIL FROM:<alice@corp.example> BODY=8BITMIME\nRCPT TO:<Old@Legacy.Example>\n");
+    ck_assert_ptr_null(strstr(m2, "pkcs7-signature"));
+    ck_assert_ptr_nonnull(strstr(m2, "This is a test message from Alice to Bob."));
+    ck_assert_ptr_nonnull(strstr(m2, SJM_JOURNAL_MARK_HEADER ":"));
+    g_free(e1);
+    g_free(e2);
+    g_free(m2);
+    sjm_outcome_clear(&out);
+    sjm_mta_file_free(m);
+
+    /* the listener refuses the copy, on_error = accept: the legacy
+     * recipient stays on the transaction and gets the original */
+    cfg->on_error = SJM_ON_ERROR_ACCEPT;
+    static const char *const rcpts2[] = {"<bob@corp.example>", "<refuse@legacy.example>", NULL};
+    m = sjm_mta_file_new();
+    run_session(cfg, text, rcpts2, m, &out);
+    ck_assert_int_eq(out.action, SJM_ACTION_CONTINUE);
+    ck_assert(!logged(m, "-<refuse@legacy.example>"));
+    ck_assert_ptr_nonnull(strstr(out.summary, "reinject_error="));
+    sjm_outcome_clear(&out);
+    sjm_mta_file_free(m);
+
+    /* on_error = tempfail (default): the transaction is refused */
+    cfg->on_error = SJM_ON_ERROR_TEMPFAIL;
+    m = sjm_mta_file_new();
+    run_session(cfg, text, rcpts2, m, &out);
+    ck_assert_int_eq(out.action, SJM_ACTION_TEMPFAIL);
+    sjm_outcome_clear(&out);
+    sjm_mta_file_free(m);
+
+    sjm_reinject_pool_drain();
+    sjm_test_sink_stop(sk);
+    sjm_config_unref(cfg);
+    g_free(text);
+}
+END_TEST
+
+Suite *sjm_test_suite(void)
+{
     Suite *s = suite_create("session");
     TCase *tc = tcase_create("session");
     tcase_add_checked_fixture(tc, setup, teardown);
@@ -328,10 +438,9 @@ int main(void)
     tcase_add_test(tc, no_recipient_is_rejected);
     tcase_add_test(tc, mta_file_edits_like_postfix);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    sjm_smime_shutdown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    tc = tcase_create("reinject");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, session_report_and_split);
+    suite_add_tcase(s, tc);
+    return s;
 }

@@ -8,6 +8,7 @@
 #include <check.h>
 #include "config.h"
 #include "sigpolicy.h"
+#include "testlib.h"
 
 static sjm_config *cfg;
 
@@ -171,7 +172,7 @@ START_TEST(test_config_file_values)
 }
 END_TEST
 
-static Suite *sigpolicy_suite(void)
+Suite *sjm_test_suite(void)
 {
     Suite *s = suite_create("sigpolicy");
     TCase *tc = tcase_create("policy");
@@ -189,13 +190,4 @@ static Suite *sigpolicy_suite(void)
     tcase_add_test(tc, test_config_file_values);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(sigpolicy_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
 }

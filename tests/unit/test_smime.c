@@ -22,6 +22,7 @@
 #include "spool.h"
 #include "smime.h"
 #include "mta_file.h"
+#include "testlib.h"
 
 static sjm_config *cfg;
 /* Scan knobs for run_bytes(); tests set stream_threshold 0 to walk every blob. */
@@ -40,55 +41,14 @@ static void teardown(void)
 
 /* ------------------------------------------------------------ helpers */
 
-/* What the MTA would hand over: header fields and body, split. */
+/* What the MTA would hand over: header fields and body, split; the body
+ * only when the core asked for it. */
 static sjm_txn *txn_from_bytes(const char *msg, gsize len, gboolean with_body)
 {
-    sjm_txn *t = sjm_txn_new();
-    sjm_txn_set_sender(t, "<alice@example.com>");
-    sjm_txn_add_rcpt(t, "<bob@example.com>");
-    gsize i = 0;
-    GString *value = NULL;
-    char *name = NULL;
-    while (i < len) {
-        const char *nl = memchr(msg + i, '\n', len - i);
-        gsize e = nl != NULL ? (gsize)(nl - msg) + 1 : len;
-        gsize l = e - i;
-        while (l > 0 && (msg[i + l - 1] == '\n' || msg[i + l - 1] == '\r'))
-            l--;
-        if (l == 0) {
-            i = e;
-            break;
-        }
-        if (msg[i] == ' ' || msg[i] == '\t') {
-            if (value != NULL) {
-                g_string_append_c(value, '\n');
-                g_string_append_len(value, msg + i, (gssize)l);
-            }
-        } else {
-            const char *colon = memchr(msg + i, ':', l);
-            if (colon == NULL)
-                break;
-            if (name != NULL) {
-                sjm_txn_add_header(t, name, value->str);
-                g_free(name);
-                g_string_free(value, TRUE);
-            }
-            name = g_strndup(msg + i, (gsize)(colon - (msg + i)));
-            gsize vs = (gsize)(colon - msg) + 1;
-            if (vs < i + l && msg[vs] == ' ')
-                vs++;
-            value = g_string_new_len(msg + vs, (gssize)(i + l - vs));
-        }
-        i = e;
-    }
-    if (name != NULL) {
-        sjm_txn_add_header(t, name, value->str);
-        g_free(name);
-        g_string_free(value, TRUE);
-    }
-    if (with_body) {
-        t->body = sjm_spool_new();
-        sjm_spool_append(t->body, msg + i, len - i);
+    sjm_txn *t = sjm_test_txn_from_text(msg, (gssize)len, "<alice@example.com>", "<bob@example.com>", NULL);
+    if (!with_body) {
+        sjm_spool_free(t->body);
+        t->body = NULL;
     }
     return t;
 }
@@ -522,20 +482,6 @@ static void assert_top_is_content(const result *r, const GByteArray *content, gb
 
 /* -------------------------------------------------------------- corpus */
 
-static char *corpus_dir(void)
-{
-    const char *env = g_getenv("SJM_CORPUS");
-    if (env != NULL)
-        return g_strdup(env);
-    const char *top = g_getenv("abs_top_srcdir");
-    char *d = g_build_filename(top != NULL ? top : "../..", "..", "shared", "corpus", "thunderbird", NULL);
-    if (!g_file_test(d, G_FILE_TEST_IS_DIR)) {
-        g_free(d);
-        d = g_strdup("/work/shared/corpus/thunderbird");
-    }
-    return d;
-}
-
 /* signature= with a scanned body: preserve and strip (attached messages on). */
 static const struct expect {
     const char *file;
@@ -594,14 +540,8 @@ static const struct expect {
 
 static gboolean load_corpus(int i, char **data, gsize *len)
 {
-    char *dir = corpus_dir();
-    char *path = g_build_filename(dir, corpus_expect[i].file, NULL);
-    gboolean ok = g_file_get_contents(path, data, len, NULL);
-    if (!ok)
-        fprintf(stderr, "corpus file missing: %s\n", path);
-    g_free(path);
-    g_free(dir);
-    return ok;
+    *data = sjm_test_corpus_read(corpus_expect[i].file, len);
+    return *data != NULL;
 }
 
 /* The base64 lines of every enveloped-data part, as they appear. */
@@ -736,7 +676,7 @@ END_TEST
 /* Attached messages keep their signatures unless asked. */
 START_TEST(test_corpus_attached_off)
 {
-    char *dir = corpus_dir();
+    char *dir = sjm_test_corpus_dir();
     char *path = g_build_filename(dir, "nested-sigs.eml", NULL);
     char *data;
     gsize len;
@@ -1542,7 +1482,7 @@ END_TEST
 
 /* ---------------------------------------------------------------- main */
 
-static Suite *smime_suite(void)
+Suite *sjm_test_suite(void)
 {
     Suite *s = suite_create("smime");
 
@@ -1597,15 +1537,4 @@ static Suite *smime_suite(void)
     tcase_add_test(tc, test_top_header_edits);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    sjm_smime_init();
-    SRunner *sr = srunner_create(smime_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    sjm_smime_shutdown();
-    return failed == 0 ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "spool.h"
+#include "testlib.h"
 
 static GByteArray *read_all(sjm_spool *s)
 {
@@ -96,9 +97,8 @@ START_TEST(unwritable_tmpdir_fails_cleanly)
 }
 END_TEST
 
-int main(void)
+Suite *sjm_test_suite(void)
 {
-    g_mime_init();
     Suite *su = suite_create("spool");
     TCase *tc = tcase_create("spool");
     tcase_add_test(tc, small_stays_in_memory);
@@ -106,10 +106,5 @@ int main(void)
     tcase_add_test(tc, empty_spool);
     tcase_add_test(tc, unwritable_tmpdir_fails_cleanly);
     suite_add_tcase(su, tc);
-    SRunner *sr = srunner_create(su);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    g_mime_shutdown();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return su;
 }

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include "log.h"
 #include "stats.h"
+#include "testlib.h"
 
 static char *dir;
 
@@ -157,8 +158,10 @@ START_TEST(print_mean_and_projection)
 }
 END_TEST
 
-static Suite *stats_suite(void)
+Suite *sjm_test_suite(void)
 {
+    /* What stats.c logs belongs in the test log, never the machine's syslog. */
+    sjm_log_open("test_stats", TRUE, FALSE);
     Suite *s = suite_create("stats");
     TCase *tc = tcase_create("stats");
     tcase_set_timeout(tc, 60);
@@ -169,14 +172,4 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, print_mean_and_projection);
     suite_add_tcase(s, tc);
     return s;
-}
-
-int main(void)
-{
-    sjm_log_open("test_stats", TRUE, FALSE);
-    SRunner *sr = srunner_create(stats_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
 }

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "smime.h"
 #include "txn.h"
+#include "testlib.h"
 
 static pki_id *ca, *alice, *ec, *revoked, *selfsigned, *server, *expired, *other_ca;
 static char *dir, *ca_path, *crl_path, *stale_crl_path, *other_crl_path;
@@ -558,8 +559,10 @@ START_TEST(test_wants_body)
 }
 END_TEST
 
-static Suite *verify_suite(void)
+Suite *sjm_test_suite(void)
 {
+    /* One process: the PKI is made once (RSA keys take a while). */
+    sjm_test_no_fork();
     Suite *s = suite_create("verify");
     TCase *tc = tcase_create("verify");
     tcase_add_unchecked_fixture(tc, pki_setup, pki_teardown);
@@ -593,16 +596,4 @@ static Suite *verify_suite(void)
     tcase_add_test(ar, test_wants_body);
     suite_add_tcase(s, ar);
     return s;
-}
-
-int main(void)
-{
-    sjm_smime_init();    /* GMime parses Content-Type */
-    SRunner *sr = srunner_create(verify_suite());
-    /* One process: the PKI is made once (RSA keys take a while). */
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
 }
