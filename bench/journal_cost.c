@@ -17,9 +17,9 @@ static double run(sjm_config *cfg, sjm_txn *t, int n)
 {
     gint64 t0 = g_get_monotonic_time();
     for (int i = 0; i < n; i++) {
-        sjm_verdict *v = sjm_verdict_new();
+        sjm_plan *v = sjm_plan_new();
         sjm_journal_apply(cfg, t, v);
-        sjm_verdict_free(v);
+        sjm_plan_free(v);
     }
     return (double)(g_get_monotonic_time() - t0) / n;
 }

@@ -72,24 +72,41 @@ gboolean sjm_evidence_mdn(const sjm_config *cfg, const sjm_txn *txn, const char 
 /* ---- journal_mark.c */
 
 /*
- * The value of the mark this host adds to a message whose body (as the
- * recipients get it) has BODY_DIGEST (bodyhash.h) and whose envelope
- * recipients are RCPTS (char*).  Keyed when mark_key_file is set and the
- * digest is known; otherwise the host name alone, which nobody believes
- * by default.
+ * The value of the mark this host adds to a message whose header fields
+ * (as delivered, sjm_header*) are HEADERS, whose body (as delivered) has
+ * BODY_DIGEST (bodyhash.h) and whose envelope recipients are RCPTS
+ * (char*).  Keyed when mark_key_file is set and the digest is known;
+ * otherwise the host name alone, which nobody believes by default.
  */
-char *sjm_mark_make(const sjm_config *cfg, const sjm_txn *txn, const guchar *body_digest,
+char *sjm_mark_make(const sjm_config *cfg, GPtrArray *headers, const guchar *body_digest,
                     const GPtrArray *rcpts, gint64 now);
+
+/* What sjm_mark_verify compares beyond the MAC. */
+typedef struct sjm_mark_check_opts {
+    const guchar *body_digest;  /* the body must have this digest (NULL: not compared) */
+    gboolean need_body;         /* no digest is a refusal ("body-unread") */
+    gboolean check_header;      /* every field but trace fields as marked */
+    const GPtrArray *rcpts;     /* each (but journal mailboxes) covered; NULL: not compared */
+} sjm_mark_check_opts;
+
 /*
- * Does the keyed mark VALUE verify for a message with header fields
- * HEADERS (sjm_header*)?  With BODY_DIGEST, its body must have that
- * digest; with RCPTS (char*), each recipient but a journal mailbox must
- * be covered.  *WHY is "mac" or the refusal: "bad-mac", "body-changed",
- * "recipients-not-covered", "body-unread", "unbound-v1", "malformed",
- * "no-key-here", "unkeyed".
+ * Does the keyed mark VALUE verify for header fields HEADERS
+ * (sjm_header*) and what O asks?  *WHY is "mac" or the refusal:
+ * "bad-mac", "body-changed", "headers-changed", "recipients-not-covered",
+ * "body-unread", "unbound-v1", "malformed", "no-key-here", "unkeyed".
  */
 gboolean sjm_mark_verify(const sjm_config *cfg, const char *value, GPtrArray *headers,
-                         const guchar *body_digest, const GPtrArray *rcpts, const char **why);
+                         const sjm_mark_check_opts *o, const char **why);
+
+/*
+ * In a header block a report returns, the fields hops add after marking
+ * (trace fields) are the only ones outside the MAC: each at most
+ * SJM_MARK_TRACE_FIELD_MAX bytes, all together SJM_MARK_TRACE_MAX.
+ */
+#define SJM_MARK_TRACE_FIELD_MAX 2048
+#define SJM_MARK_TRACE_MAX 32768
+gboolean sjm_mark_returned_trace_ok(GPtrArray *headers);
+
 /*
  * Does the mark VALUE found on TXN count (its body digest and envelope
  * recipients)?  *WHY is a static token either way: the evidence ("mac",

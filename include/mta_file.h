@@ -76,4 +76,19 @@ gboolean sjm_mta_file_write(sjm_mta_file *m, FILE *out, gboolean crlf);
  */
 GString *sjm_mta_file_header_block(const sjm_mta_file *m);
 
+/* A message holding HEADERS (sjm_header*) and no body yet, to see what
+ * edits make of a header block (a split copy's, the delivered one). */
+sjm_mta_file *sjm_mta_file_from_headers(const GPtrArray *headers);
+/* Its header fields now, as new sjm_header* (the array frees them). */
+GPtrArray *sjm_mta_file_header_list(const sjm_mta_file *m);
+
+/*
+ * EDITS (sjm_header_edit*) through any MTA's OPS, in order; with
+ * SKIP_MARK the journal mark is left out.  FALSE when the MTA refused
+ * one.  The session applies a plan with it, and the core renders
+ * headers with it and the in-memory MTA.
+ */
+gboolean sjm_edits_apply(const GPtrArray *edits, const sjm_mta_ops *ops, void *mta,
+                         gboolean skip_mark);
+
 #endif

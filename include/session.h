@@ -105,14 +105,6 @@ void sjm_outcome_clear(sjm_outcome *out);
  */
 gboolean sjm_session_apply_content(const sjm_plan *p, const sjm_mta_ops *ops, void *mta);
 
-/*
- * EDITS (sjm_header_edit*) through OPS, in order; with SKIP_MARK the
- * journal mark is left out.  FALSE when the MTA refused one.  The split
- * copy is rendered with this and the in-memory MTA (mta_file.h).
- */
-gboolean sjm_session_apply_edits(const GPtrArray *edits, const sjm_mta_ops *ops, void *mta,
-                                 gboolean skip_mark);
-
 /* The plan, once end of header opened it (NULL before); after end of
  * message it is the finished plan, for adapters that count or log it. */
 const sjm_plan *sjm_session_plan(const sjm_session *s);

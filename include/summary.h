@@ -41,5 +41,8 @@
 
 char *sjm_summary_line(const sjm_txn *txn, const sjm_plan *p, gint64 elapsed_us,
                        gboolean with_envelope);
+/* The module fields alone (" smime_error=... verify=... journal_evidence=...
+ * reinject=... error=..."), each with its leading space; "" when none. */
+char *sjm_summary_fields(const sjm_plan *p);
 
 #endif

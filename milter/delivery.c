@@ -14,11 +14,11 @@
  */
 #include <string.h>
 #include "delivery.h"
+#include "bodyhash.h"
 #include "journal.h"
 #include "journal_report.h"
 #include "mimehdr.h"
 #include "mta_file.h"
-#include "session.h"
 #include "smime.h"
 
 gboolean sjm_delivery_wants_body(const sjm_config *cfg, const sjm_txn *txn, const sjm_plan *p)
@@ -37,23 +37,42 @@ gboolean sjm_delivery_wants_body(const sjm_config *cfg, const sjm_txn *txn, cons
  * Authentication-Results: one set, made once), then the stripping's
  * Content-* edits, all through the in-memory MTA's edit semantics.
  */
-static GString *split_headers(const sjm_txn *txn, const sjm_plan *p)
+/* Does the transaction get a mark of ours? */
+static gboolean marked(const sjm_plan *p)
 {
-    sjm_mta_file *m = sjm_mta_file_new();
-    for (guint i = 0; i < txn->headers->len; i++) {
-        const sjm_header *h = g_ptr_array_index(txn->headers, i);
-        sjm_mta_file_add_original_header(m, h->name, h->value, NULL);
+    for (guint i = 0; i < p->header_edits->len; i++) {
+        const sjm_header_edit *e = g_ptr_array_index(p->header_edits, i);
+        if (e->value != NULL && g_ascii_strcasecmp(e->name, SJM_JOURNAL_MARK_HEADER) == 0)
+            return TRUE;
     }
+    return FALSE;
+}
+
+static GString *split_headers(const sjm_config *cfg, const sjm_txn *txn, const sjm_plan *p)
+{
+    sjm_mta_file *m = sjm_mta_file_from_headers(txn->headers);
     GPtrArray *common = g_ptr_array_new();
     for (guint i = 0; i < p->header_edits->len; i++) {
         sjm_header_edit *e = g_ptr_array_index(p->header_edits, i);
         if (!sjm_mimehdr_is_content_field(e->name))
             g_ptr_array_add(common, e);
     }
-    sjm_session_apply_edits(common, &sjm_mta_file_ops, m, FALSE);
+    /* The transaction's mark binds its own body and header: the copy
+     * gets one of its own. */
+    sjm_edits_apply(common, &sjm_mta_file_ops, m, TRUE);
     if (p->split_edits != NULL)
-        sjm_session_apply_edits(p->split_edits, &sjm_mta_file_ops, m, FALSE);
+        sjm_edits_apply(p->split_edits, &sjm_mta_file_ops, m, FALSE);
     g_ptr_array_free(common, TRUE);
+    if (marked(p)) {
+        GPtrArray *now = sjm_mta_file_header_list(m);
+        guchar digest[SJM_BODYHASH_LEN];
+        gboolean have = sjm_bodyhash_spool(p->split_body, digest);
+        char *mark = sjm_mark_make(cfg, now, have ? digest : NULL, p->split_rcpts,
+                                   g_get_real_time() / G_USEC_PER_SEC);
+        sjm_mta_file_ops.add_header(m, SJM_JOURNAL_MARK_HEADER, mark);
+        g_free(mark);
+        g_ptr_array_free(now, TRUE);
+    }
     GString *block = sjm_mta_file_header_block(m);
     sjm_mta_file_free(m);
     return block;
@@ -118,7 +137,7 @@ void sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
             g_ptr_array_add(m->rcpts, g_strdup(g_ptr_array_index(p->split_rcpts, i)));
             sjm_plan_del_rcpt(p, g_ptr_array_index(p->split_rcpts, i));
         }
-        m->headers = split_headers(txn, p);
+        m->headers = split_headers(cfg, txn, p);
         m->body = p->split_body;
         g_ptr_array_add(p->extras, m);
     }

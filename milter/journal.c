@@ -30,6 +30,7 @@
 #include "journal.h"
 #include "addrmatch.h"
 #include "bodyhash.h"
+#include "mta_file.h"
 
 /* ------------------------------------------------------------ mailboxes */
 
@@ -453,7 +454,14 @@ static void add_mark(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
     const guchar *digest = txn->has_body_digest ? txn->body_digest : NULL;
     if (p->new_body != NULL)
         digest = sjm_bodyhash_spool(p->new_body, stripped) ? stripped : NULL;
-    char *value = sjm_mark_make(cfg, txn, digest, txn->rcpts, g_get_real_time() / G_USEC_PER_SEC);
+    /* The header as delivered: the edits made so far (Authentication-
+     * Results, stripped Content-* fields, strangers' marks removed). */
+    sjm_mta_file *m = sjm_mta_file_from_headers(txn->headers);
+    sjm_edits_apply(p->header_edits, &sjm_mta_file_ops, m, FALSE);
+    GPtrArray *delivered = sjm_mta_file_header_list(m);
+    sjm_mta_file_free(m);
+    char *value = sjm_mark_make(cfg, delivered, digest, txn->rcpts, g_get_real_time() / G_USEC_PER_SEC);
+    g_ptr_array_free(delivered, TRUE);
     sjm_plan_add_header(p, SJM_HDR_ADD, 0, SJM_JOURNAL_MARK_HEADER, value);
     g_free(value);
 }

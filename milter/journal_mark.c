@@ -55,7 +55,49 @@ static const char *const identity_fields[] = {
     "Message-ID", "Date", "From", "To", "Cc", "Subject", NULL,
 };
 
-/* NAME ":" value, unfolded and white space collapsed, for each occurrence. */
+/*
+ * Fields that hops after this one add on the way to a mailbox and that
+ * a returned header block legitimately carries beyond what was marked:
+ * trace and authentication results (RFC 5321 section 4.4, RFC 8601,
+ * RFC 6376, RFC 8617) and what content filters stamp.  They are left out
+ * of the header digest; in a returned header block their size is bounded
+ * instead (see sjm_mark_verify_returned).
+ */
+static const char *const trace_fields[] = {
+    "Received", "Return-Path", "Delivered-To", "X-Original-To", "Received-SPF",
+    "Authentication-Results", "DKIM-Signature", "ARC-Seal", "ARC-Message-Signature",
+    "ARC-Authentication-Results", "X-Spam-*", "X-Virus-*", NULL,
+};
+
+static gboolean is_trace(const char *name)
+{
+    for (const char *const *f = trace_fields; *f; f++) {
+        gsize n = strlen(*f);
+        if ((*f)[n - 1] == '*' ? g_ascii_strncasecmp(name, *f, n - 1) == 0
+                               : g_ascii_strcasecmp(name, *f) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* VALUE unfolded, white space runs made one space, trimmed. */
+static void add_collapsed(GString *out, const char *value)
+{
+    gboolean space = FALSE;
+    gsize start = out->len;
+    for (const char *p = value ? value : ""; *p; p++) {
+        if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+            space = TRUE;
+            continue;
+        }
+        if (space && out->len > start)
+            g_string_append_c(out, ' ');
+        space = FALSE;
+        g_string_append_c(out, *p);
+    }
+}
+
+/* NAME ":" value, collapsed, for each occurrence of each identity field. */
 static void add_identity(GString *out, GPtrArray *headers)
 {
     for (const char *const *f = identity_fields; *f; f++) {
@@ -64,21 +106,33 @@ static void add_identity(GString *out, GPtrArray *headers)
             if (g_ascii_strcasecmp(h->name, *f) != 0)
                 continue;
             g_string_append_printf(out, "%s:", *f);
-            gboolean space = FALSE;
-            gsize start = out->len;
-            for (const char *p = h->value ? h->value : ""; *p; p++) {
-                if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-                    space = TRUE;
-                    continue;
-                }
-                if (space && out->len > start)
-                    g_string_append_c(out, ' ');
-                space = FALSE;
-                g_string_append_c(out, *p);
-            }
+            add_collapsed(out, h->value);
             g_string_append_c(out, '\n');
         }
     }
+}
+
+/* Base64 SHA-256 over every field but trace fields and marks, in order. */
+static char *header_digest(GPtrArray *headers)
+{
+    GString *all = g_string_new(NULL);
+    for (guint i = 0; headers != NULL && i < headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(headers, i);
+        if (is_trace(h->name) || g_ascii_strcasecmp(h->name, SJM_JOURNAL_MARK_HEADER) == 0)
+            continue;
+        char *lower = g_ascii_strdown(h->name, -1);
+        g_string_append_printf(all, "%s:", lower);
+        g_free(lower);
+        add_collapsed(all, h->value);
+        g_string_append_c(all, '\n');
+    }
+    guchar md[SJM_BODYHASH_LEN];
+    unsigned int n = 0;
+    char *out = NULL;
+    if (EVP_Digest(all->str, all->len, md, &n, EVP_sha256(), NULL) == 1)
+        out = g_base64_encode(md, n);
+    g_string_free(all, TRUE);
+    return out;
 }
 
 static gboolean hmac(GBytes *key, const void *msg, gsize len, unsigned char *out, unsigned int *outlen)
@@ -88,12 +142,17 @@ static gboolean hmac(GBytes *key, const void *msg, gsize len, unsigned char *out
     return HMAC(EVP_sha256(), k, (int)keylen, msg, len, out, outlen) != NULL;
 }
 
+/* What a mark's MAC covers, apart from the identity fields. */
+typedef struct mark_parts {
+    char *host, *t, *body, *head, *tags;
+} mark_parts;
+
 /* Lower-case hex HMAC-SHA256 of the mark's content; NULL when OpenSSL fails. */
-static char *compute_mac(GBytes *key, const char *host, const char *t, const char *body,
-                         const char *tags, GPtrArray *headers)
+static char *compute_mac(GBytes *key, const mark_parts *m, GPtrArray *headers)
 {
     GString *msg = g_string_new("sjm-journal-mark\nv=" MARK_VERSION "\n");
-    g_string_append_printf(msg, "host=%s\nt=%s\nb=%s\nr=%s\n", host, t, body, tags);
+    g_string_append_printf(msg, "host=%s\nt=%s\nb=%s\nh=%s\nr=%s\n", m->host, m->t, m->body,
+                           m->head, m->tags);
     add_identity(msg, headers);
 
     unsigned char mac[EVP_MAX_MD_SIZE];
@@ -131,7 +190,7 @@ static char *digest_text(const guchar digest[SJM_BODYHASH_LEN])
     return g_base64_encode(digest, SJM_BODYHASH_LEN);
 }
 
-char *sjm_mark_make(const sjm_config *cfg, const sjm_txn *txn, const guchar *body_digest,
+char *sjm_mark_make(const sjm_config *cfg, GPtrArray *headers, const guchar *body_digest,
                     const GPtrArray *rcpts, gint64 now)
 {
     const char *host = g_get_host_name();
@@ -139,30 +198,30 @@ char *sjm_mark_make(const sjm_config *cfg, const sjm_txn *txn, const guchar *bod
         return g_strdup(host);  /* an unkeyed mark: believed nowhere by default */
     char t[32];
     g_snprintf(t, sizeof t, "%" G_GINT64_FORMAT, now);
-    char *body = digest_text(body_digest);
     GString *tags = g_string_new(NULL), *folded = g_string_new(NULL);
-    for (guint i = 0; i < rcpts->len; i++) {
+    gboolean ok = TRUE;
+    for (guint i = 0; ok && i < rcpts->len; i++) {
         char *tag = rcpt_tag(cfg->mark_key, t, g_ptr_array_index(rcpts, i));
-        if (tag == NULL) {
-            g_string_free(tags, TRUE);
-            g_string_free(folded, TRUE);
-            g_free(body);
-            return g_strdup(host);
-        }
+        ok = tag != NULL;
         /* Folded so that a thousand recipients stay within the line
          * length RFC 5322 allows; folding white space is not part of it. */
-        if (i > 0 && i % TAGS_PER_LINE == 0)
+        if (ok && i > 0 && i % TAGS_PER_LINE == 0)
             g_string_append(folded, "\n\t");
-        g_string_append(tags, tag);
-        g_string_append(folded, tag);
+        if (ok) {
+            g_string_append(tags, tag);
+            g_string_append(folded, tag);
+        }
         g_free(tag);
     }
-    char *mac = compute_mac(cfg->mark_key, host, t, body, tags->str, txn->headers);
+    mark_parts m = {.host = (char *)host, .t = t, .body = digest_text(body_digest),
+                    .head = header_digest(headers), .tags = tags->str};
+    char *mac = ok && m.head != NULL ? compute_mac(cfg->mark_key, &m, headers) : NULL;
     char *v = mac == NULL ? g_strdup(host)
-        : g_strdup_printf("%s; v=" MARK_VERSION "; t=%s; b=%s;%sr=%s; mac=%s", host, t, body,
-                          rcpts->len > TAGS_PER_LINE ? "\n\t" : " ", folded->str, mac);
+        : g_strdup_printf("%s; v=" MARK_VERSION "; t=%s; b=%s;\n\th=%s;%sr=%s; mac=%s", host, t,
+                          m.body, m.head, rcpts->len > TAGS_PER_LINE ? "\n\t" : " ", folded->str, mac);
     g_free(mac);
-    g_free(body);
+    g_free(m.body);
+    g_free(m.head);
     g_string_free(tags, TRUE);
     g_string_free(folded, TRUE);
     return v;
@@ -223,55 +282,82 @@ static gboolean rcpts_covered(const sjm_config *cfg, const char *t, const char *
     return TRUE;
 }
 
+static gboolean text_eq(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strlen(a) == strlen(b) && CRYPTO_memcmp(a, b, strlen(a)) == 0;
+}
+
 gboolean sjm_mark_verify(const sjm_config *cfg, const char *value, GPtrArray *headers,
-                         const guchar *body_digest, const GPtrArray *rcpts, const char **why)
+                         const sjm_mark_check_opts *o, const char **why)
 {
     const char *v = value ? value : "";
-    char *mac = param(v, "mac");
+    mark_parts m = {0};
+    char *mac = param(v, "mac"), *ver = param(v, "v");
+    gboolean ok = FALSE;
+    m.t = param(v, "t");
+    m.body = param(v, "b");
+    m.head = param(v, "h");
+    m.tags = param(v, "r");
+    m.host = mark_host(v);
     if (mac == NULL) {
         *why = "unkeyed";
-        return FALSE;
-    }
-    gboolean ok = FALSE;
-    char *ver = param(v, "v"), *t = param(v, "t"), *body = param(v, "b"), *tags = param(v, "r");
-    char *host = mark_host(v);
-    if (cfg->mark_key == NULL) {
+    } else if (cfg->mark_key == NULL) {
         *why = "no-key-here";
     } else if (ver != NULL && strcmp(ver, "1") == 0) {
         /* Identity fields only: it says nothing about what was journaled. */
         *why = "unbound-v1";
-    } else if (ver == NULL || strcmp(ver, MARK_VERSION) != 0 || t == NULL || *t == '\0' ||
-               strspn(t, "0123456789") != strlen(t) || body == NULL || tags == NULL) {
+    } else if (ver == NULL || strcmp(ver, MARK_VERSION) != 0 || m.t == NULL || *m.t == '\0' ||
+               strspn(m.t, "0123456789") != strlen(m.t) || m.body == NULL || m.head == NULL ||
+               m.tags == NULL) {
         *why = "malformed";
     } else {
-        char *want = compute_mac(cfg->mark_key, host, t, body, tags, headers);
+        char *want = compute_mac(cfg->mark_key, &m, headers);
         char *lower = g_ascii_strdown(mac, -1);
-        gboolean mac_ok = want != NULL && strlen(lower) == strlen(want) &&
-                          CRYPTO_memcmp(lower, want, strlen(want)) == 0;
+        gboolean mac_ok = text_eq(lower, want);
         g_free(lower);
         g_free(want);
-        char *have = body_digest != NULL ? digest_text(body_digest) : NULL;
+        char *have = o->body_digest != NULL ? digest_text(o->body_digest) : NULL;
+        char *head = o->check_header ? header_digest(headers) : NULL;
         if (!mac_ok)
             *why = "bad-mac";
-        else if (body_digest == NULL && rcpts != NULL)
+        else if (o->need_body && have == NULL)
             *why = "body-unread";
-        else if (have != NULL && strcmp(have, body) != 0)
+        else if (have != NULL && !text_eq(have, m.body))
             *why = "body-changed";
-        else if (rcpts != NULL && !rcpts_covered(cfg, t, tags, rcpts))
+        else if (o->check_header && !text_eq(head, m.head))
+            *why = "headers-changed";
+        else if (o->rcpts != NULL && !rcpts_covered(cfg, m.t, m.tags, o->rcpts))
             *why = "recipients-not-covered";
         else
             ok = TRUE;
         if (ok)
             *why = "mac";
         g_free(have);
+        g_free(head);
     }
-    g_free(host);
+    g_free(m.host);
+    g_free(m.t);
+    g_free(m.body);
+    g_free(m.head);
+    g_free(m.tags);
     g_free(ver);
-    g_free(t);
-    g_free(body);
-    g_free(tags);
     g_free(mac);
     return ok;
+}
+
+gboolean sjm_mark_returned_trace_ok(GPtrArray *headers)
+{
+    gsize total = 0;
+    for (guint i = 0; headers != NULL && i < headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(headers, i);
+        if (!is_trace(h->name))
+            continue;
+        gsize n = strlen(h->name) + 2 + (h->value ? strlen(h->value) : 0);
+        if (n > SJM_MARK_TRACE_FIELD_MAX)
+            return FALSE;
+        total += n;
+    }
+    return total <= SJM_MARK_TRACE_MAX;
 }
 
 gboolean sjm_mark_believed(const sjm_config *cfg, const sjm_txn *txn, const char *value,
@@ -293,6 +379,12 @@ gboolean sjm_mark_believed(const sjm_config *cfg, const sjm_txn *txn, const char
         *why = "unkeyed-trusted-client";
         return TRUE;
     }
-    return sjm_mark_verify(cfg, v, txn->headers, txn->has_body_digest ? txn->body_digest : NULL,
-                           txn->rcpts, why);
+    /* The header itself may have gained fields on the way (relays stamp
+     * their own): identity, body and recipients decide. */
+    sjm_mark_check_opts o = {
+        .body_digest = txn->has_body_digest ? txn->body_digest : NULL,
+        .need_body = TRUE,
+        .rcpts = txn->rcpts,
+    };
+    return sjm_mark_verify(cfg, v, txn->headers, &o, why);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include "mta_file.h"
+#include "journal.h"
 
 static void free_header(gpointer p)
 {
@@ -278,5 +279,50 @@ GString *sjm_mta_file_header_block(const sjm_mta_file *m)
         g_string_append(out, "\r\n");
     }
     g_string_append(out, "\r\n");
+    return out;
+}
+
+gboolean sjm_edits_apply(const GPtrArray *edits, const sjm_mta_ops *ops, void *mta,
+                         gboolean skip_mark)
+{
+    for (guint i = 0; i < edits->len; i++) {
+        const sjm_header_edit *e = g_ptr_array_index(edits, i);
+        gboolean ok = TRUE;
+        if (skip_mark && g_ascii_strcasecmp(e->name, SJM_JOURNAL_MARK_HEADER) == 0)
+            continue;
+        switch (e->op) {
+        case SJM_HDR_ADD:
+            ok = ops->add_header(mta, e->name, e->value);
+            break;
+        case SJM_HDR_INSERT:
+            ok = ops->insert_header(mta, e->index, e->name, e->value);
+            break;
+        case SJM_HDR_CHANGE:
+            ok = ops->change_header(mta, e->name, e->index, e->value);
+            break;
+        }
+        if (!ok)
+            return FALSE;
+    }
+    return TRUE;
+}
+
+sjm_mta_file *sjm_mta_file_from_headers(const GPtrArray *headers)
+{
+    sjm_mta_file *m = sjm_mta_file_new();
+    for (guint i = 0; i < headers->len; i++) {
+        const sjm_header *h = g_ptr_array_index(headers, i);
+        sjm_mta_file_add_original_header(m, h->name, h->value, NULL);
+    }
+    return m;
+}
+
+GPtrArray *sjm_mta_file_header_list(const sjm_mta_file *m)
+{
+    GPtrArray *out = g_ptr_array_new_with_free_func(sjm_header_free);
+    for (guint i = 0; i < m->headers->len; i++) {
+        const sjm_mta_file_header *h = g_ptr_array_index(m->headers, i);
+        g_ptr_array_add(out, sjm_header_new(h->name, h->value));
+    }
     return out;
 }

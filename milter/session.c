@@ -16,6 +16,7 @@
 #include "delivery.h"
 #include "journal.h"
 #include "log.h"
+#include "mta_file.h"
 #include "stats.h"
 #include "summary.h"
 
@@ -157,11 +158,6 @@ gboolean sjm_session_body(sjm_session *s, const guchar *chunk, gsize len)
 
 /* ------------------------------------------------------------ applying */
 
-static gboolean is_journal_mark(const sjm_header_edit *e)
-{
-    return g_ascii_strcasecmp(e->name, SJM_JOURNAL_MARK_HEADER) == 0;
-}
-
 static gboolean apply_rcpts(const sjm_plan *p, const sjm_mta_ops *ops, void *mta)
 {
     gboolean esmtp = ops->can_esmtp_args(mta);
@@ -174,31 +170,6 @@ static gboolean apply_rcpts(const sjm_plan *p, const sjm_mta_ops *ops, void *mta
     for (guint i = 0; i < p->rcpt_dels->len; i++)
         if (!ops->del_rcpt(mta, g_ptr_array_index(p->rcpt_dels, i)))
             return FALSE;
-    return TRUE;
-}
-
-gboolean sjm_session_apply_edits(const GPtrArray *edits, const sjm_mta_ops *ops, void *mta,
-                                 gboolean skip_mark)
-{
-    for (guint i = 0; i < edits->len; i++) {
-        const sjm_header_edit *e = g_ptr_array_index(edits, i);
-        gboolean ok = TRUE;
-        if (skip_mark && is_journal_mark(e))
-            continue;
-        switch (e->op) {
-        case SJM_HDR_ADD:
-            ok = ops->add_header(mta, e->name, e->value);
-            break;
-        case SJM_HDR_INSERT:
-            ok = ops->insert_header(mta, e->index, e->name, e->value);
-            break;
-        case SJM_HDR_CHANGE:
-            ok = ops->change_header(mta, e->name, e->index, e->value);
-            break;
-        }
-        if (!ok)
-            return FALSE;
-    }
     return TRUE;
 }
 
@@ -218,7 +189,7 @@ static gboolean apply_body(sjm_spool *body, const sjm_mta_ops *ops, void *mta)
 
 gboolean sjm_session_apply_content(const sjm_plan *p, const sjm_mta_ops *ops, void *mta)
 {
-    return sjm_session_apply_edits(p->header_edits, ops, mta, FALSE)
+    return sjm_edits_apply(p->header_edits, ops, mta, FALSE)
         && (!p->new_body || apply_body(p->new_body, ops, mta));
 }
 
@@ -237,7 +208,7 @@ static void apply_plan(const sjm_config *cfg, sjm_plan *p, const sjm_mta_ops *op
         unjournaled = TRUE;
     }
     /* SKIP_MARK: the journal recipient was not added, so no header may claim it was. */
-    if (!sjm_session_apply_edits(p->header_edits, ops, mta, unjournaled)
+    if (!sjm_edits_apply(p->header_edits, ops, mta, unjournaled)
         || (p->new_body && !apply_body(p->new_body, ops, mta))) {
         if (cfg->on_error == SJM_ON_ERROR_TEMPFAIL)
             sjm_plan_tempfail(p, SJM_REFUSAL_EDIT_FAILED);

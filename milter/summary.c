@@ -97,6 +97,21 @@ static void extra_fields(GString *line, const sjm_plan *p)
         field(line, "error", "edit-failed");
 }
 
+char *sjm_summary_fields(const sjm_plan *p)
+{
+    GString *line = g_string_new(NULL);
+    if (p->sig.outcome == SJM_SIGNATURE_MALFORMED && p->sig.malformed_why != NULL) {
+        /* One token, so the log line stays key=value parseable. */
+        char *why = g_strdelimit(g_strdup(p->sig.malformed_why), " ", '-');
+        field(line, "smime_error", why);
+        g_free(why);
+    }
+    verify_fields(line, &p->sig);
+    journal_fields(line, &p->journal);
+    extra_fields(line, p);
+    return g_string_free(line, FALSE);
+}
+
 char *sjm_summary_line(const sjm_txn *txn, const sjm_plan *p, gint64 elapsed_us,
                        gboolean with_envelope)
 {
@@ -125,15 +140,9 @@ char *sjm_summary_line(const sjm_txn *txn, const sjm_plan *p, gint64 elapsed_us,
         g_string_append_printf(line, " del_rcpt=<%s>", (const char *)g_ptr_array_index(p->rcpt_dels, i));
     for (guint i = 0; i < txn->refused->len; i++)
         g_string_append_printf(line, " rcpt_refused=%s", (const char *)g_ptr_array_index(txn->refused, i));
-    if (p->sig.outcome == SJM_SIGNATURE_MALFORMED && p->sig.malformed_why != NULL) {
-        /* One token, so the log line stays key=value parseable. */
-        char *why = g_strdelimit(g_strdup(p->sig.malformed_why), " ", '-');
-        field(line, "smime_error", why);
-        g_free(why);
-    }
-    verify_fields(line, &p->sig);
-    journal_fields(line, &p->journal);
-    extra_fields(line, p);
+    char *fields = sjm_summary_fields(p);
+    g_string_append(line, fields);
+    g_free(fields);
     g_string_append_printf(line, " time=%.3fms", (double)elapsed_us / 1000.0);
     return g_string_free(line, FALSE);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <glib/gstdio.h>
 #include "config.h"
 #include "netlist.h"
 #include "testlib.h"
@@ -17,11 +18,36 @@ static char *write_temp(const char *text)
     return path;
 }
 
+static gboolean is_unkeyed_warning(const char *w)
+{
+    return strstr(w, "warning: key mark_key_file in [journal]: not set") != NULL;
+}
+
+/* Drops the warning about unkeyed marks (tested by unkeyed_marks_warn)
+ * from ERRORS and from C's warnings, so each case counts its own. */
+static void drop_unkeyed_warning(GPtrArray *errors, sjm_config *c)
+{
+    for (guint i = errors->len; i > 0; i--)
+        if (is_unkeyed_warning(g_ptr_array_index(errors, i - 1)))
+            g_ptr_array_remove_index(errors, i - 1);
+    if (c == NULL || c->warnings == NULL)
+        return;
+    guint keep = 0;
+    for (guint i = 0; c->warnings[i]; i++) {
+        if (is_unkeyed_warning(c->warnings[i]))
+            g_free(c->warnings[i]);
+        else
+            c->warnings[keep++] = c->warnings[i];
+    }
+    c->warnings[keep] = NULL;
+}
+
 static sjm_config *load_text(const char *text, GPtrArray **errors_out)
 {
     char *path = write_temp(text);
     GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
     sjm_config *c = sjm_config_load(path, errors);
+    drop_unkeyed_warning(errors, c);
     unlink(path);
     g_free(path);
     if (errors_out)
@@ -43,7 +69,9 @@ START_TEST(defaults_match_spec)
     ck_assert(!c->verify_enabled);
     ck_assert(c->journal_enabled);
     ck_assert_str_eq(c->journal_recipient, "");   /* no compiled-in journal mailbox */
-    ck_assert(c->skip_null_sender && c->skip_read_reports && c->notify_never && c->protect);
+    ck_assert(c->skip_null_sender && c->notify_never && c->protect);
+    /* A read report is sent by a person's client: journaled unless asked. */
+    ck_assert(!c->skip_read_reports);
     ck_assert_int_eq(c->journal_on_failure, SJM_ON_ERROR_TEMPFAIL);
     ck_assert(sjm_netlist_contains(c->trusted_networks, "127.0.0.1"));
     ck_assert(sjm_netlist_contains(c->trusted_networks, "::1"));
@@ -65,6 +93,7 @@ START_TEST(shipped_file_needs_a_mailbox)
     char *text = NULL;
 
     ck_assert_ptr_eq(sjm_config_load(path, errors), NULL);
+    drop_unkeyed_warning(errors, NULL);
     ck_assert_uint_eq(errors->len, 1);
     ck_assert_msg(strstr(errors->pdata[0], ": key recipient in [journal]: journaling is enabled") &&
                       strstr(errors->pdata[0], "enabled = false"),
@@ -85,6 +114,74 @@ START_TEST(shipped_file_needs_a_mailbox)
     g_free(set);
     g_free(text);
     g_free(path);
+}
+END_TEST
+
+/* Without a key no mark proves anything: -n says so, and only then. */
+START_TEST(unkeyed_marks_warn)
+{
+    char *path = write_temp("[journal]\nrecipient = j@archive.corp-test.net\n");
+    GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+    sjm_config *c = sjm_config_load(path, errors);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(g_strv_length(c->warnings), 1);
+    ck_assert_msg(strstr(c->warnings[0], ": warning: key mark_key_file in [journal]: not set: "
+                                         "journal marks are unkeyed"), "%s", c->warnings[0]);
+    sjm_config_unref(c);
+    unlink(path);
+    g_free(path);
+
+    char *key = write_temp("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
+    char *text = g_strdup_printf("[journal]\nrecipient = j@archive.corp-test.net\nmark_key_file = %s\n", key);
+    path = write_temp(text);
+    c = sjm_config_load(path, errors);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_eq(g_strv_length(c->warnings), 0);
+    sjm_config_unref(c);
+    unlink(path);
+    g_free(path);
+    g_free(text);
+
+    /* Journaling off: no mark is written or read, nothing to warn about. */
+    path = write_temp("[journal]\nenabled = false\n");
+    c = sjm_config_load(path, errors);
+    ck_assert_uint_eq(g_strv_length(c->warnings), 0);
+    sjm_config_unref(c);
+    unlink(path);
+    g_free(path);
+    unlink(key);
+    g_free(key);
+    g_ptr_array_free(errors, TRUE);
+}
+END_TEST
+
+/* A configuration file is text: a NUL byte (which used to end the parse
+ * silently), a control character or invalid UTF-8 is refused with its
+ * line, whatever follows. */
+START_TEST(binary_garbage_refused)
+{
+    static const struct { const char *bytes; gsize len; const char *want; } cases[] = {
+        {"[journal]\nrecipient = j@corp-test.net\n\0\n[bogus]\nx=1\n", 52,
+         ":3: contains a NUL byte (byte 0x00)"},
+        {"[journal]\nrecipient = j@corp-test.net # \001\n", 42, ":2: contains a control character (byte 0x01)"},
+        {"[journal]\n\nrecipient = j@corp-test.net\n\xff\xfe\n", 42, ":4: is not valid UTF-8 (byte 0xff)"},
+        {"\x7f[journal]\n", 11, ":1: contains a control character (byte 0x7f)"},
+    };
+    for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char *path = g_strdup("/tmp/sjm-conf-XXXXXX");
+        int fd = g_mkstemp(path);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, cases[i].bytes, cases[i].len), (gssize)cases[i].len);
+        close(fd);
+        GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+        ck_assert_ptr_null(sjm_config_load(path, errors));
+        ck_assert_uint_eq(errors->len, 1);
+        ck_assert_msg(g_str_has_prefix(errors->pdata[0], path) && strstr(errors->pdata[0], cases[i].want),
+                      "case %u: %s", i, (char *)errors->pdata[0]);
+        g_ptr_array_free(errors, TRUE);
+        unlink(path);
+        g_free(path);
+    }
 }
 END_TEST
 
@@ -313,6 +410,8 @@ Suite *sjm_test_suite(void)
     tcase_add_test(tc, defaults_match_spec);
     tcase_add_test(tc, shipped_file_needs_a_mailbox);
     tcase_add_test(tc, empty_file_names_the_ways_out);
+    tcase_add_test(tc, unkeyed_marks_warn);
+    tcase_add_test(tc, binary_garbage_refused);
     tcase_add_test(tc, reserved_journal_domains_warn);
     tcase_add_test(tc, values_lists_and_sites);
     tcase_add_test(tc, errors_carry_file_and_line);

@@ -33,18 +33,31 @@ static sjm_txn *plain_txn(gboolean trusted)
     return t;
 }
 
+/* Does end of message need the body stored, for a plan opened on T? */
+static gboolean wants_body(const sjm_config *cfg, const sjm_txn *t)
+{
+    sjm_plan *p = sjm_plan_new();
+    sjm_core_open(cfg, t, p);
+    gboolean want = sjm_core_wants_body(p);
+    sjm_plan_free(p);
+    return want;
+}
+
 START_TEST(plain_message_is_journaled_and_body_skipped)
 {
     sjm_config *cfg = journal_config();
     sjm_txn *t = plain_txn(TRUE);
-    sjm_verdict *v = sjm_verdict_new();
+    sjm_plan *v = sjm_plan_new();
 
     ck_assert_str_eq(t->sender, "alice@corp.example");
-    ck_assert(!sjm_core_wants_body(cfg, t));
+    sjm_core_open(cfg, t, v);
+    ck_assert(!sjm_core_wants_body(v));
+    /* The journal mark binds the body's digest: read, never stored. */
+    ck_assert(v->body_for_digest);
     sjm_core_finish(cfg, t, v);
     ck_assert_int_eq(v->action, SJM_ACTION_CONTINUE);
-    ck_assert_str_eq(v->signature, "none");
-    ck_assert_str_eq(v->journal, "added:journal@archive.example.com");
+    ck_assert_str_eq(sjm_test_signature(v), "none");
+    ck_assert_str_eq(sjm_test_journal(v), "added:journal@archive.example.com");
     ck_assert_uint_eq(v->rcpt_adds->len, 1);
     sjm_rcpt_add *r = v->rcpt_adds->pdata[0];
     ck_assert_str_eq(r->addr, "journal@archive.example.com");
@@ -56,7 +69,7 @@ START_TEST(plain_message_is_journaled_and_body_skipped)
                            "journal=added:journal@archive.example.com "
                            "add_rcpt=<journal@archive.example.com>:NOTIFY=NEVER time=0.400ms");
     g_free(line);
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
     sjm_txn_free(t);
     sjm_config_unref(cfg);
 }
@@ -66,20 +79,23 @@ START_TEST(internal_failure_tempfails_and_adds_nothing)
 {
     sjm_config *cfg = journal_config();
     sjm_txn *t = plain_txn(TRUE);
-    sjm_verdict *v = sjm_verdict_new();
+    sjm_plan *v = sjm_plan_new();
 
     t->body_failed = TRUE;   /* e.g. the disk was full while storing the body */
     sjm_core_finish(cfg, t, v);
     ck_assert_int_eq(v->action, SJM_ACTION_TEMPFAIL);
-    ck_assert_str_eq(v->reply_code, "451");
-    ck_assert_str_eq(v->reply_xcode, "4.3.0");
+    const char *code, *xcode, *text;
+    sjm_plan_reply(v, &code, &xcode, &text);
+    ck_assert_str_eq(code, "451");
+    ck_assert_str_eq(xcode, "4.3.0");
+    ck_assert_str_eq(text, "Temporary filter failure, please try again later");
     ck_assert_uint_eq(v->rcpt_adds->len, 0);
     ck_assert_uint_eq(v->header_edits->len, 0);
-    ck_assert_str_eq(v->signature, "error");
+    ck_assert_str_eq(sjm_test_signature(v), "error");
     char *line = sjm_summary_line(t, v, 1000, TRUE);
     ck_assert_ptr_ne(strstr(line, " action=tempfail"), NULL);
     g_free(line);
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
     sjm_txn_free(t);
     sjm_config_unref(cfg);
 }
@@ -89,15 +105,15 @@ START_TEST(internal_failure_with_accept_still_journals)
 {
     sjm_config *cfg = journal_config();
     sjm_txn *t = plain_txn(TRUE);
-    sjm_verdict *v = sjm_verdict_new();
+    sjm_plan *v = sjm_plan_new();
 
     cfg->on_error = SJM_ON_ERROR_ACCEPT;
     t->body_failed = TRUE;
     sjm_core_finish(cfg, t, v);
     ck_assert_int_eq(v->action, SJM_ACTION_CONTINUE);
     ck_assert_ptr_eq(v->new_body, NULL);
-    ck_assert_str_eq(v->journal, "added:journal@archive.example.com");
-    sjm_verdict_free(v);
+    ck_assert_str_eq(sjm_test_journal(v), "added:journal@archive.example.com");
+    sjm_plan_free(v);
     sjm_txn_free(t);
     sjm_config_unref(cfg);
 }
@@ -126,15 +142,15 @@ START_TEST(strip_policy_asks_for_signed_bodies_only)
     sjm_txn *t = plain_txn(TRUE);
 
     cfg->sig_action = SJM_SIG_ACTION_STRIP;
-    ck_assert(!sjm_core_wants_body(cfg, t));   /* text/plain: nothing to strip */
+    ck_assert(!wants_body(cfg, t));   /* text/plain: nothing to strip */
     sjm_txn_free(t);
     t = sjm_txn_new();
     sjm_txn_add_rcpt(t, "bob@corp.example");
     sjm_txn_add_header(t, "Content-Type",
                        "multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=x");
-    ck_assert(sjm_core_wants_body(cfg, t));
+    ck_assert(wants_body(cfg, t));
     cfg->sig_action = SJM_SIG_ACTION_PRESERVE;
-    ck_assert(!sjm_core_wants_body(cfg, t));   /* preserve: never buffer */
+    ck_assert(!wants_body(cfg, t));   /* preserve: never buffer */
     sjm_txn_free(t);
     sjm_config_unref(cfg);
 }

@@ -71,10 +71,10 @@ static sjm_txn *txn_make(const char *sender, gboolean trusted, ...)
 /* The summary apply() writes, e.g. "added:a,b" or "skipped:public-folder". */
 static char *journal_of(sjm_txn *t)
 {
-    sjm_verdict *v = sjm_verdict_new();
-    sjm_journal_apply(cfg, t, v);
-    char *s = g_strdup(v->journal);
-    sjm_verdict_free(v);
+    sjm_plan *v = sjm_plan_new();
+    sjm_journal_finish(cfg, t, v);
+    char *s = g_strdup(sjm_test_journal(v));
+    sjm_plan_free(v);
     return s;
 }
 
@@ -183,9 +183,9 @@ START_TEST(rule3_mark_untrusted_removed)
     sjm_txn_add_header(t, "X-Other", "x");
     sjm_txn_add_header(t, "X-SMIME-Journal-Milter-Journaled", "forged2");
 
-    sjm_verdict *v = sjm_verdict_new();
-    sjm_journal_apply(cfg, t, v);
-    ck_assert_str_eq(v->journal, "added:" JOURNAL);
+    sjm_plan *v = sjm_plan_new();
+    sjm_journal_finish(cfg, t, v);
+    ck_assert_str_eq(sjm_test_journal(v), "added:" JOURNAL);
     /* Deleted last first, so each index is right however the MTA counts. */
     ck_assert_uint_eq(v->header_edits->len, 3);
     sjm_header_edit *e = g_ptr_array_index(v->header_edits, 0);
@@ -202,16 +202,16 @@ START_TEST(rule3_mark_untrusted_removed)
     ck_assert_int_eq(e->op, SJM_HDR_ADD);
     ck_assert_str_eq(e->name, SJM_JOURNAL_MARK_HEADER);
     ck_assert_str_eq(e->value, g_get_host_name());
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
 
     /* The firewall runs even when this host does not journal. */
     cfg->journal_enabled = FALSE;
-    v = sjm_verdict_new();
-    sjm_journal_apply(cfg, t, v);
-    ck_assert_str_eq(v->journal, "disabled");
+    v = sjm_plan_new();
+    sjm_journal_finish(cfg, t, v);
+    ck_assert_str_eq(sjm_test_journal(v), "disabled");
     ck_assert_uint_eq(v->header_edits->len, 2);
     ck_assert_uint_eq(v->rcpt_adds->len, 0);
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
     sjm_txn_free(t);
 }
 END_TEST
@@ -221,12 +221,12 @@ START_TEST(rule3_trusted_mark_kept)
     cfg->accept_unkeyed_marks = TRUE;
     sjm_txn *t = txn_make("alice@corp.example", TRUE, "bob@corp.example", NULL);
     sjm_txn_add_header(t, SJM_JOURNAL_MARK_HEADER, "mx1");
-    sjm_verdict *v = sjm_verdict_new();
-    sjm_journal_apply(cfg, t, v);
-    ck_assert_str_eq(v->journal, "skipped:journaled-upstream");
+    sjm_plan *v = sjm_plan_new();
+    sjm_journal_finish(cfg, t, v);
+    ck_assert_str_eq(sjm_test_journal(v), "skipped:journaled-upstream");
     ck_assert_uint_eq(v->header_edits->len, 0);
     ck_assert_uint_eq(v->rcpt_adds->len, 0);
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
     sjm_txn_free(t);
 }
 END_TEST
@@ -460,25 +460,25 @@ END_TEST
 START_TEST(rule9_never_a_present_recipient)
 {
     sjm_txn *t = txn_make("alice@corp.example", TRUE, "<JOURNAL@archive.example.com>", "bob@x.example", NULL);
-    sjm_verdict *v = sjm_verdict_new();
-    sjm_journal_apply(cfg, t, v);
-    ck_assert_str_eq(v->journal, "skipped:journal-mailbox");
+    sjm_plan *v = sjm_plan_new();
+    sjm_journal_finish(cfg, t, v);
+    ck_assert_str_eq(sjm_test_journal(v), "skipped:journal-mailbox");
     ck_assert_uint_eq(v->rcpt_adds->len, 0);
     /* Archived through the addressed journal: marked for downstream hops. */
     ck_assert_uint_eq(v->header_edits->len, 1);
     sjm_header_edit *e = g_ptr_array_index(v->header_edits, 0);
     ck_assert_int_eq(e->op, SJM_HDR_ADD);
     ck_assert_str_eq(e->name, SJM_JOURNAL_MARK_HEADER);
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
     sjm_txn_free(t);
 
     /* Only journal mailboxes addressed: nobody downstream to tell. */
     t = txn_make("alice@corp.example", TRUE, JOURNAL, NULL);
-    v = sjm_verdict_new();
-    sjm_journal_apply(cfg, t, v);
-    ck_assert_str_eq(v->journal, "skipped:journal-mailbox");
+    v = sjm_plan_new();
+    sjm_journal_finish(cfg, t, v);
+    ck_assert_str_eq(sjm_test_journal(v), "skipped:journal-mailbox");
     ck_assert_uint_eq(v->header_edits->len, 0);
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
     sjm_txn_free(t);
 }
 END_TEST
@@ -489,9 +489,9 @@ START_TEST(apply_rcpt_adds_and_mark)
 {
     add_site("corp.example", "j-corp@archive.example.com");
     sjm_txn *t = txn_make("alice@corp.example", TRUE, "bob@other.example", NULL);
-    sjm_verdict *v = sjm_verdict_new();
-    sjm_journal_apply(cfg, t, v);
-    ck_assert_str_eq(v->journal, "added:" JOURNAL ",j-corp@archive.example.com");
+    sjm_plan *v = sjm_plan_new();
+    sjm_journal_finish(cfg, t, v);
+    ck_assert_str_eq(sjm_test_journal(v), "added:" JOURNAL ",j-corp@archive.example.com");
     ck_assert_uint_eq(v->rcpt_adds->len, 2);
     sjm_rcpt_add *r = g_ptr_array_index(v->rcpt_adds, 0);
     ck_assert_str_eq(r->addr, JOURNAL);
@@ -506,14 +506,14 @@ START_TEST(apply_rcpt_adds_and_mark)
     /* The mark names the host, never the journal mailboxes. */
     ck_assert_ptr_null(strstr(e->value, "archive"));
     ck_assert_int_eq(v->action, SJM_ACTION_CONTINUE);
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
 
     cfg->notify_never = FALSE;
-    v = sjm_verdict_new();
-    sjm_journal_apply(cfg, t, v);
+    v = sjm_plan_new();
+    sjm_journal_finish(cfg, t, v);
     r = g_ptr_array_index(v->rcpt_adds, 0);
     ck_assert_ptr_null(r->esmtp_args);
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
     sjm_txn_free(t);
 }
 END_TEST
@@ -522,13 +522,13 @@ START_TEST(apply_skip_adds_nothing)
 {
     set_list(&cfg->public_folders, "pf-*@corp.example");
     sjm_txn *t = txn_make("", FALSE, "pf-x@corp.example", NULL);
-    sjm_verdict *v = sjm_verdict_new();
-    sjm_journal_apply(cfg, t, v);
-    ck_assert_str_eq(v->journal, "skipped:public-folder");
+    sjm_plan *v = sjm_plan_new();
+    sjm_journal_finish(cfg, t, v);
+    ck_assert_str_eq(sjm_test_journal(v), "skipped:public-folder");
     ck_assert_uint_eq(v->rcpt_adds->len, 0);
     ck_assert_uint_eq(v->header_edits->len, 0);
     ck_assert_int_eq(v->action, SJM_ACTION_CONTINUE);
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
     sjm_txn_free(t);
 }
 END_TEST
@@ -536,21 +536,50 @@ END_TEST
 START_TEST(decide_struct)
 {
     sjm_txn *t = txn_make("alice@corp.example", FALSE, "bob@other.example", NULL);
-    sjm_journal_decision d;
-    sjm_journal_decide(cfg, t, &d);
-    ck_assert(d.add);
-    ck_assert_uint_eq(d.mailboxes->len, 1);
-    ck_assert_str_eq(g_ptr_array_index(d.mailboxes, 0), JOURNAL);
-    sjm_journal_decision_clear(&d);
-    ck_assert_ptr_null(d.mailboxes);
+    sjm_plan *p = sjm_plan_new();
+    sjm_journal_decide(cfg, t, p);
+    ck_assert_int_eq(p->journal.status, SJM_JOURNAL_ADDED);
+    ck_assert_uint_eq(p->journal.mailboxes->len, 1);
+    ck_assert_str_eq(g_ptr_array_index(p->journal.mailboxes, 0), JOURNAL);
+    /* Deciding writes no edit: that is sjm_journal_finish's job. */
+    ck_assert_uint_eq(p->rcpt_adds->len, 0);
+    ck_assert_uint_eq(p->header_edits->len, 0);
+    sjm_plan_free(p);
     sjm_txn_free(t);
 
     t = txn_make("", FALSE, JOURNAL, NULL);
-    sjm_journal_decide(cfg, t, &d);
-    ck_assert(!d.add);
-    ck_assert_str_eq(d.reason, "journal-mailbox");
-    ck_assert_ptr_null(d.mailboxes);
-    sjm_journal_decision_clear(&d);
+    p = sjm_plan_new();
+    sjm_journal_decide(cfg, t, p);
+    ck_assert_int_eq(p->journal.status, SJM_JOURNAL_SKIPPED);
+    ck_assert_int_eq(p->journal.reason, SJM_SKIP_JOURNAL_MAILBOX);
+    ck_assert_str_eq(sjm_journal_reason_name(p->journal.reason), "journal-mailbox");
+    ck_assert_uint_eq(p->journal.mailboxes->len, 0);
+    sjm_plan_free(p);
+    sjm_txn_free(t);
+}
+END_TEST
+
+/* The rules the man page lists decide at end of header when they need
+ * no body; a report label leaves the decision to end of message. */
+START_TEST(decided_at_end_of_header)
+{
+    sjm_txn *t = txn_make("alice@corp.example", FALSE, "bob@other.example", NULL);
+    sjm_plan *p = sjm_plan_new();
+    sjm_journal_open(cfg, t, p);
+    ck_assert(p->journal.decided);
+    ck_assert(sjm_journal_may_add(p));
+    ck_assert(!sjm_journal_wants_body(p));
+    sjm_plan_free(p);
+    sjm_txn_free(t);
+
+    t = txn_make("", FALSE, "alice@corp.example", NULL);
+    sjm_txn_add_header(t, "Content-Type", "multipart/report; report-type=delivery-status; boundary=b");
+    p = sjm_plan_new();
+    sjm_journal_open(cfg, t, p);
+    ck_assert(!p->journal.decided);
+    ck_assert(sjm_journal_may_add(p));
+    ck_assert(sjm_journal_wants_body(p));
+    sjm_plan_free(p);
     sjm_txn_free(t);
 }
 END_TEST
@@ -682,6 +711,7 @@ Suite *sjm_test_suite(void)
     tcase_add_test(tc, apply_rcpt_adds_and_mark);
     tcase_add_test(tc, apply_skip_adds_nothing);
     tcase_add_test(tc, decide_struct);
+    tcase_add_test(tc, decided_at_end_of_header);
     tcase_add_test(tc, protect_rcpt);
     tcase_add_test(tc, is_mailbox_empty_recipient);
     suite_add_tcase(s, tc);

@@ -48,8 +48,10 @@ static sjm_session *run_plain(sjm_mta_file *m, sjm_outcome *out)
     sjm_mta_file_add_original_header(m, "From", "alice@corp.test", "From: alice@corp.test\r\n");
     sjm_session_header(s, "Content-Type", "text/plain");
     sjm_mta_file_add_original_header(m, "Content-Type", "text/plain", "Content-Type: text/plain\r\n");
-    ck_assert(!sjm_session_eoh(s));   /* plain mail: no body wanted */
-    ck_assert(!sjm_session_body(s, (const guchar *)"hi\r\n", 4));
+    /* Plain mail: the body streams by for the mark's digest, never stored. */
+    ck_assert(sjm_session_eoh(s));
+    ck_assert(sjm_session_body(s, (const guchar *)"hi\r\n", 4));
+    ck_assert_ptr_null(sjm_session_txn(s)->body);
     sjm_mta_file_add_original_body(m, "hi\r\n", 4);
     sjm_session_eom(s, &sjm_mta_file_ops, m, out);
     return s;
@@ -227,6 +229,19 @@ START_TEST(body_stops_past_max_scan_size)
     sjm_session_header(s, "Content-Type", "application/pkcs7-mime; smime-type=signed-data");
     ck_assert(sjm_session_eoh(s));
     memset(chunk, 'x', sizeof chunk);
+    ck_assert(sjm_session_body(s, (const guchar *)chunk, sizeof chunk));
+    ck_assert(sjm_session_body(s, (const guchar *)chunk, sizeof chunk));
+    /* Past max_scan_size the rest is not stored; only the digest of a
+     * journaled message still wants to see it. */
+    ck_assert(sjm_session_body(s, (const guchar *)chunk, sizeof chunk));
+    ck_assert_uint_eq(sjm_spool_size(sjm_session_txn(s)->body), 2000);
+    sjm_session_free(s);
+
+    cfg->journal_enabled = FALSE;
+    s = sjm_session_new(cfg, &client, "<a@corp.test>");
+    sjm_session_rcpt(s, "<b@corp.test>");
+    sjm_session_header(s, "Content-Type", "application/pkcs7-mime; smime-type=signed-data");
+    ck_assert(sjm_session_eoh(s));
     ck_assert(sjm_session_body(s, (const guchar *)chunk, sizeof chunk));
     ck_assert(sjm_session_body(s, (const guchar *)chunk, sizeof chunk));
     ck_assert(!sjm_session_body(s, (const guchar *)chunk, sizeof chunk));

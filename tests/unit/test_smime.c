@@ -105,7 +105,7 @@ static int nth_header(GPtrArray *hs, const char *name, int index)
 
 /* The header fields after the verdict's edits, through the same
  * in-memory MTA and the same apply code --inspect and the session use. */
-static GPtrArray *apply_edits(const sjm_txn *t, const sjm_verdict *v)
+static GPtrArray *apply_edits(const sjm_txn *t, const sjm_plan *v)
 {
     GPtrArray *hs = g_ptr_array_new_with_free_func(hdr_free);
     sjm_mta_file *m = sjm_mta_file_new();
@@ -131,16 +131,16 @@ static void run_bytes(const char *msg, gsize len, gboolean strip, result *r)
     memset(r, 0, sizeof *r);
     sjm_txn *t = txn_from_bytes(msg, len, TRUE);
     r->wants_body = sjm_smime_wants_body(cfg, t, strip);
-    sjm_verdict *v = sjm_verdict_new();
+    sjm_plan *v = sjm_plan_new();
     r->ok = sjm_smime_process_opts(cfg, t, strip, &opts, v);
-    r->signature = g_strdup(v->signature);
+    r->signature = g_strdup(sjm_test_signature(v));
     r->nedits = v->header_edits->len;
     r->headers = apply_edits(t, v);
     if (v->new_body != NULL) {
         r->body = spool_bytes(v->new_body);
         r->body_on_disk = sjm_spool_on_disk(v->new_body);
     }
-    sjm_verdict_free(v);
+    sjm_plan_free(v);
     sjm_txn_free(t);
 }
 
@@ -578,12 +578,12 @@ START_TEST(test_corpus_preserve)
     /* As a live transaction runs it: the body is not even wanted. */
     sjm_txn *t = txn_from_bytes(data, len, FALSE);
     ck_assert(!sjm_smime_wants_body(cfg, t, FALSE));
-    sjm_verdict *v = sjm_verdict_new();
+    sjm_plan *v = sjm_plan_new();
     ck_assert(sjm_smime_process(cfg, t, FALSE, v));
     ck_assert_ptr_null(v->new_body);
     ck_assert_uint_eq(v->header_edits->len, 0);
-    ck_assert_str_ne(v->signature, "stripped");
-    sjm_verdict_free(v);
+    ck_assert_str_ne(sjm_test_signature(v), "stripped");
+    sjm_plan_free(v);
     sjm_txn_free(t);
 
     /* With the body scanned anyway: nothing changes, and it is classified. */
@@ -1306,10 +1306,10 @@ START_TEST(test_max_scan_size)
 
     /* Body wanted but withheld (too large for the adapter to buffer). */
     sjm_txn *t = txn_from_bytes(msg, strlen(msg), FALSE);
-    sjm_verdict *v = sjm_verdict_new();
+    sjm_plan *v = sjm_plan_new();
     ck_assert(sjm_smime_process(cfg, t, TRUE, v));
-    ck_assert_str_eq(v->signature, "skipped");
-    sjm_verdict_free(v);
+    ck_assert_str_eq(sjm_test_signature(v), "skipped");
+    sjm_plan_free(v);
     sjm_txn_free(t);
     g_free(msg);
 }
@@ -1404,11 +1404,11 @@ static char *classify(const char *ct, gboolean strip)
     sjm_txn *t = sjm_txn_new();
     if (ct != NULL)
         sjm_txn_add_header(t, "Content-Type", ct);
-    sjm_verdict *v = sjm_verdict_new();
+    sjm_plan *v = sjm_plan_new();
     ck_assert(sjm_smime_process(cfg, t, strip, v));
     ck_assert_ptr_null(v->new_body);
-    char *s = g_strdup(v->signature);
-    sjm_verdict_free(v);
+    char *s = g_strdup(sjm_test_signature(v));
+    sjm_plan_free(v);
     sjm_txn_free(t);
     return s;
 }

@@ -11,6 +11,7 @@
 #include "smime.h"
 #include "spool.h"
 #include "testlib.h"
+#include "summary.h"
 
 /* Makefile.am passes both, so a test binary finds the sources and the
  * corpus beside its own checkout wherever that is. */
@@ -183,4 +184,34 @@ char *sjm_test_sink_file(const sjm_test_sink *s, const char *name)
         text = NULL;
     g_free(p);
     return text;
+}
+
+/* ------------------------------------------------------------ plans */
+
+/* Returned strings stay valid for this many calls. */
+#define KEEP 8
+
+static const char *keep(char *s)
+{
+    static char *ring[KEEP];
+    static guint next;
+    g_free(ring[next]);
+    ring[next] = s;
+    next = (next + 1) % KEEP;
+    return s;
+}
+
+const char *sjm_test_signature(const sjm_plan *p)
+{
+    return keep(sjm_plan_signature_token(p));
+}
+
+const char *sjm_test_journal(const sjm_plan *p)
+{
+    return keep(sjm_plan_journal_token(p));
+}
+
+const char *sjm_test_fields(const sjm_plan *p)
+{
+    return keep(sjm_summary_fields(p));
 }

@@ -36,6 +36,16 @@ void sjm_test_no_fork(void);
 sjm_txn *sjm_test_txn_from_text(const char *text, gssize len, const char *sender, ...)
     G_GNUC_NULL_TERMINATED;
 
+/*
+ * What the summary line says of a finished plan: the signature= and
+ * journal= values and the module fields (summary.h).  Each string lives
+ * until the same function has been called a few more times, so a test
+ * can compare it without freeing it.
+ */
+const char *sjm_test_signature(const sjm_plan *p);
+const char *sjm_test_journal(const sjm_plan *p);
+const char *sjm_test_fields(const sjm_plan *p);
+
 /* A small CRLF message for the re-injection paths: a folded Subject, a
  * group in To:, and a body line starting with a dot (dot-stuffing). */
 extern const char sjm_test_msg[];
