@@ -42,7 +42,11 @@ MSG
 # set, as an administrator would.  The private Postfix delivers every
 # address locally, so the reserved example.com domain is fine here (-n
 # warns about it, and the filter logs that warning).
-sed 's/^#recipient =.*/recipient = journal@archive.example.com/' etc/smime-journal-milter.conf >"$samples/demo.conf"
+# The key the packages create at install (marks bind body and recipients).
+openssl rand -hex 32 >"$samples/mark.key"
+chmod 644 "$samples/mark.key"
+sed "s/^#recipient =.*/recipient = journal@archive.example.com/; s|^mark_key_file = .*|mark_key_file = $samples/mark.key|" \
+    etc/smime-journal-milter.conf >"$samples/demo.conf"
 echo "== starting a private Postfix on 127.0.0.1 with smime-journal-milter in front"
 echo "   (config: etc/smime-journal-milter.conf with recipient = journal@archive.example.com;"
 echo "    strip_for = *@legacy.example.com, public_folders = public-*@example.com)"

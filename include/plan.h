@@ -138,6 +138,7 @@ typedef enum {
     SJM_EVIDENCE_SYSTEM_LOGIN,
     SJM_EVIDENCE_MARK_MAC,
     SJM_EVIDENCE_MARK_UNKEYED,  /* accept_unkeyed_marks, from a trusted relay */
+    SJM_EVIDENCE_RETURNED_MARK, /* a report returns a message we marked */
     SJM_EVIDENCE_COUNT
 } sjm_journal_evidence;
 

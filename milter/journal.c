@@ -268,8 +268,10 @@ static rule_result rule_dsn(const rule_ctx *c, sjm_plan *p)
     g_free(rt);
     if (cfg->skip_null_sender && null_sender && !mdn_label) {
         const char *why = NULL;
-        if (sjm_evidence_dsn(cfg, txn, &why))
+        if (sjm_evidence_dsn(cfg, txn, &why)) {
+            p->journal.evidence = SJM_EVIDENCE_RETURNED_MARK;
             return RULE_DECIDES;
+        }
         sjm_plan_add_unbelieved(p, dsn_label ? SJM_LABEL_DSN : SJM_LABEL_NULL_SENDER, why);
     } else if (cfg->skip_null_sender && dsn_label) {
         sjm_plan_add_unbelieved(p, SJM_LABEL_DSN, "sender-not-null");
@@ -284,8 +286,10 @@ static rule_result rule_mdn(const rule_ctx *c, sjm_plan *p)
     if (!c->body_ready)
         return RULE_NEEDS_BODY;
     const char *why = NULL;
-    if (sjm_evidence_mdn(c->cfg, c->txn, &why))
+    if (sjm_evidence_mdn(c->cfg, c->txn, &why)) {
+        p->journal.evidence = SJM_EVIDENCE_RETURNED_MARK;
         return RULE_DECIDES;
+    }
     sjm_plan_add_unbelieved(p, SJM_LABEL_MDN, why);
     return RULE_PASSES;
 }

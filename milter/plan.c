@@ -57,6 +57,7 @@ static const char *const evidence_names[SJM_EVIDENCE_COUNT] = {
     [SJM_EVIDENCE_SYSTEM_LOGIN] = "system-login",
     [SJM_EVIDENCE_MARK_MAC] = "mark:mac",
     [SJM_EVIDENCE_MARK_UNKEYED] = "mark:unkeyed-trusted-client",
+    [SJM_EVIDENCE_RETURNED_MARK] = "returned-mark:mac",
 };
 
 static const char *const label_names[SJM_LABEL_COUNT] = {

@@ -23,9 +23,11 @@ if [ "$status" -eq 78 ] && printf '%s\n' "$out" | grep -q "^$shipped: key recipi
 else
     bad "shipped config without a mailbox: status $status: $out"
 fi
-sed 's/^#recipient =.*/recipient = journal@archive.corp.de/' "$shipped" >"$tmp/shipped-set.conf"
+openssl rand -hex 32 >"$tmp/mark.key"
+sed "s/^#recipient =.*/recipient = journal@archive.corp.de/; s|^mark_key_file = .*|mark_key_file = $tmp/mark.key|" \
+    "$shipped" >"$tmp/shipped-set.conf"
 if out=$("$SJM_BIN" -n -c "$tmp/shipped-set.conf" 2>&1) && [ "$out" = "$tmp/shipped-set.conf: configuration OK" ]; then
-    ok "shipped file passes -n, without warnings, once its recipient line is set"
+    ok "shipped file passes -n, without warnings, once its recipient line is set and its key exists"
 else
     bad "shipped file with a mailbox: $out"
 fi
@@ -34,8 +36,9 @@ fi
 : >"$tmp/empty.conf"
 out=$("$SJM_BIN" -n -c "$tmp/empty.conf" 2>&1)
 status=$?
-if [ "$status" -eq 78 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] \
-    && printf '%s\n' "$out" | grep -q "^$tmp/empty.conf: key recipient in \[journal\]: journaling is enabled but neither recipient nor sites .*set recipient = .*enabled = false"; then
+if [ "$status" -eq 78 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ] \
+    && printf '%s\n' "$out" | head -n 1 | grep -q "^$tmp/empty.conf: key recipient in \[journal\]: journaling is enabled but neither recipient nor sites .*set recipient = .*enabled = false" \
+    && printf '%s\n' "$out" | tail -n 1 | grep -q "^$tmp/empty.conf: warning: key mark_key_file in \[journal\]: not set: journal marks are unkeyed"; then
     ok "-n on an empty file fails: $(printf '%s\n' "$out" | sed "s|^$tmp/||")"
 else
     bad "-n on an empty file: status $status: $out"

@@ -69,12 +69,28 @@ marks() {
     awk 'BEGIN { IGNORECASE = 1 } /^$/ { exit } tolower($0) ~ /^x-smime-journal-milter-journaled:/ { n++ } END { print n + 0 }' "$1"
 }
 
-# mkdsn FILE ID [THIRD-PART]: a delivery status notification as Postfix's
-# bounce(8) writes it (RFC 3464: notification, message/delivery-status,
-# the returned message).  THIRD-PART "letter" replaces the report with an
-# ordinary letter under the same label: a forged DSN.
+# mark_original CONF IN OUT [RCPT]: message IN as this organisation's
+# filter delivers it to RCPT (default nobody@other.example): journaled and
+# marked under CONF's key by --inspect, the code a live transaction runs.
+mark_original() {
+    "$SJM_BIN" -c "$1" --inspect "$2" --from alice@corp.example --rcpt "${4:-nobody@other.example}" \
+        --client-addr 127.0.0.1 --output "$3" 2>/dev/null
+}
+
+# crlf FILE: FILE's lines with CRLF ends.
+crlf() { sed 's/\r$//; s/$/\r/' "$1"; }
+# head_of FILE: FILE's header block (CRLF), without the empty line.
+head_of() { crlf "$1" | sed '/^\r$/q' | sed '$d'; }
+
+# mkdsn FILE ID [KIND [RETURNED]]: a delivery status notification as
+# Postfix's bounce(8) writes it (RFC 3464: notification,
+# message/delivery-status, the returned message).  The third part holds
+# RETURNED's header block (text/rfc822-headers), or all of RETURNED with
+# KIND "full" (message/rfc822); without RETURNED, the header of a letter
+# this organisation never journaled.  KIND "letter" replaces the report
+# with an ordinary letter under the same label.
 mkdsn() {
-    local file=$1 id=$2 kind=${3:-genuine}
+    local file=$1 id=$2 kind=${3:-genuine} returned=${4:-}
     {
         printf 'From: MAILER-DAEMON@mx.other.example (Mail Delivery System)\r\nTo: alice@corp.example\r\n'
         printf 'Subject: Undelivered Mail Returned to Sender\r\nDate: Mon, 23 Nov 2026 12:00:00 +0000\r\n'
@@ -95,18 +111,32 @@ mkdsn() {
         printf 'Arrival-Date: Mon, 23 Nov 2026 11:59:00 +0000\r\n\r\n'
         printf 'Final-Recipient: rfc822; nobody@other.example\r\nOriginal-Recipient: rfc822;nobody@other.example\r\n'
         printf 'Action: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 <nobody@other.example>: unknown user\r\n\r\n'
-        printf -- '--DSN.%s\r\nContent-Description: Undelivered Message Headers\r\nContent-Type: text/rfc822-headers\r\n\r\n' "$id"
-        printf 'From: alice@corp.example\r\nTo: nobody@other.example\r\nSubject: lunch\r\n'
-        printf 'Message-ID: <orig-%s@corp.example>\r\n\r\n--DSN.%s--\r\n' "$id" "$id"
+        if [ "$kind" = full ]; then
+            printf -- '--DSN.%s\r\nContent-Description: Undelivered Message\r\nContent-Type: message/rfc822\r\n\r\n' "$id"
+            crlf "$returned"
+            printf '\r\n'
+        else
+            printf -- '--DSN.%s\r\nContent-Description: Undelivered Message Headers\r\nContent-Type: text/rfc822-headers\r\n\r\n' "$id"
+            if [ -n "$returned" ]; then
+                head_of "$returned"
+            else
+                printf 'From: alice@corp.example\r\nTo: nobody@other.example\r\nSubject: lunch\r\n'
+                printf 'Message-ID: <orig-%s@corp.example>\r\n' "$id"
+            fi
+            printf '\r\n'
+        fi
+        printf -- '--DSN.%s--\r\n' "$id"
     } >"$file"
 }
 
-# mkmdn FILE ID FROM TO [KIND]: a read report as Thunderbird writes it
-# (RFC 8098: text, message/disposition-notification, the original's
-# headers).  KIND "content" returns the whole original, "letter" puts a
-# letter in the human-readable part with an attachment: fake MDNs.
+# mkmdn FILE ID FROM TO [KIND [RETURNED]]: a read report as Thunderbird
+# writes it (RFC 8098: text, message/disposition-notification, the
+# original's header: RETURNED's header block, or one this organisation
+# never journaled).  KIND "content" returns the whole original, "letter"
+# puts a letter into the text, "letter-header" adds a letter to the
+# returned header: fake MDNs.
 mkmdn() {
-    local file=$1 id=$2 from=$3 to=$4 kind=${5:-genuine}
+    local file=$1 id=$2 from=$3 to=$4 kind=${5:-genuine} returned=${6:-}
     {
         printf 'From: %s\r\nTo: %s\r\nSubject: Return Receipt (displayed) - lunch\r\n' "$from" "$to"
         printf 'Date: Mon, 23 Nov 2026 12:00:00 +0000\r\nMessage-ID: <%s@test.example>\r\nMIME-Version: 1.0\r\n' "$id"
@@ -114,6 +144,12 @@ mkmdn() {
         printf -- '--MDN.%s\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n' "$id"
         printf 'This is a Return Receipt for the mail that you sent to %s.\r\n\r\n' "$from"
         printf 'Note: This Return Receipt only acknowledges that the message was displayed.\r\n\r\n'
+        if [ "$kind" = letter ]; then
+            for i in $(seq 1 40); do
+                printf 'Dear Alice, paragraph %d of the plans we must not put in writing.\r\n' "$i"
+            done
+            printf '\r\n'
+        fi
         printf -- '--MDN.%s\r\nContent-Type: message/disposition-notification; name="MDNPart2.txt"\r\n' "$id"
         printf 'Content-Disposition: inline\r\n\r\nReporting-UA: mail.corp.example; Thunderbird 115.0\r\n'
         printf 'Final-Recipient: rfc822;%s\r\nOriginal-Message-ID: <orig-%s@corp.example>\r\n' "$from" "$id"
@@ -123,8 +159,14 @@ mkmdn() {
             printf 'From: %s\r\nSubject: the real message\r\n\r\nThe merger closes on Friday; tell no one.\r\n\r\n' "$from"
         else
             printf -- '--MDN.%s\r\nContent-Type: text/rfc822-headers; name="MDNPart3.txt"\r\n' "$id"
-            printf 'Content-Disposition: inline\r\n\r\nFrom: %s\r\nSubject: lunch\r\n' "$to"
-            printf 'Message-ID: <orig-%s@corp.example>\r\n\r\n' "$id"
+            printf 'Content-Disposition: inline\r\n\r\n'
+            if [ -n "$returned" ]; then
+                head_of "$returned"
+            else
+                printf 'From: %s\r\nSubject: lunch\r\nMessage-ID: <orig-%s@corp.example>\r\n' "$to" "$id"
+            fi
+            [ "$kind" = letter-header ] && printf 'X-Letter: The merger closes on Friday; tell no one.\r\n'
+            printf '\r\n'
         fi
         printf -- '--MDN.%s--\r\n' "$id"
     } >"$file"

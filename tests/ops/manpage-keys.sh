@@ -157,9 +157,12 @@ if ! "$bin" -c "$shipped" -n >"$tmp/n.out" 2>&1 && grep -q 'key recipient in \[j
 else
     fail "the shipped configuration without a mailbox: $(head -3 "$tmp/n.out")"
 fi
-sed 's/^#recipient =.*/recipient = journal@archive.corp.de/' "$shipped" >"$tmp/set.conf"
+# It names the mark key the packages create at install; here, one of ours.
+openssl rand -hex 32 >"$tmp/mark.key"
+sed "s/^#recipient =.*/recipient = journal@archive.corp.de/; s|^mark_key_file = .*|mark_key_file = $tmp/mark.key|" \
+    "$shipped" >"$tmp/set.conf"
 if "$bin" -c "$tmp/set.conf" -n >"$tmp/n.out" 2>&1; then
-    ok "the shipped configuration passes -n once its recipient is set"
+    ok "the shipped configuration passes -n once its recipient is set and its key exists"
 else
     fail "the shipped configuration with a mailbox fails -n: $(head -3 "$tmp/n.out")"
 fi

@@ -209,11 +209,11 @@ START_TEST(dsn_genuine_skipped)
     sjm_journal_open(cfg, t, p);
     ck_assert(sjm_journal_wants_body(p));
     sjm_plan_free(p);
-    ck_outcome(t, "skipped:system:dsn");
+    ck_outcome(t, "skipped:system:dsn journal_evidence=returned-mark:mac");
     sjm_txn_free(t);
     /* From a local process too: the mark, not the client, decides. */
     t = msg("", "", body, DSN_CT, NULL);
-    ck_outcome(t, "skipped:system:dsn");
+    ck_outcome(t, "skipped:system:dsn journal_evidence=returned-mark:mac");
     sjm_txn_free(t);
     g_free(body);
 
@@ -221,7 +221,7 @@ START_TEST(dsn_genuine_skipped)
     char *head = marked_head(ORIGINAL_HEAD);
     body = dsn_returning("text/rfc822-headers", head);
     t = msg("", "198.51.100.1", body, DSN_CT, NULL);
-    ck_outcome(t, "skipped:system:dsn");
+    ck_outcome(t, "skipped:system:dsn journal_evidence=returned-mark:mac");
     sjm_txn_free(t);
     g_free(body);
     /* ... with the trace fields later hops prepend. */
@@ -229,7 +229,7 @@ START_TEST(dsn_genuine_skipped)
                                "Authentication-Results: mx.other.example; dkim=none\n", head, NULL);
     body = dsn_returning("text/rfc822-headers", traced);
     t = msg("", "198.51.100.1", body, DSN_CT, NULL);
-    ck_outcome(t, "skipped:system:dsn");
+    ck_outcome(t, "skipped:system:dsn journal_evidence=returned-mark:mac");
     sjm_txn_free(t);
     g_free(body);
     g_free(traced);
@@ -239,7 +239,7 @@ START_TEST(dsn_genuine_skipped)
                            "Content-Type: text/plain\n\nfailed\n--A\nContent-Type: text/html\n\n<p>failed</p>\n"
                            "--A--\n\n" DSN_STATUS "--B1\nContent-Type: text/rfc822-headers\n\n%s\n--B1--\n", head);
     t = msg("", "", body, DSN_CT, NULL);
-    ck_outcome(t, "skipped:system:dsn");
+    ck_outcome(t, "skipped:system:dsn journal_evidence=returned-mark:mac");
     sjm_txn_free(t);
     g_free(body);
     g_free(head);
@@ -400,10 +400,10 @@ START_TEST(mdn_genuine_skipped_when_asked)
     sjm_journal_open(cfg, t, p);
     ck_assert(sjm_journal_wants_body(p));
     sjm_plan_free(p);
-    ck_outcome(t, "skipped:system:mdn");
+    ck_outcome(t, "skipped:system:mdn journal_evidence=returned-mark:mac");
     sjm_txn_free(t);
     t = msg("", "192.0.2.7", body, MDN_CT, NULL);
-    ck_outcome(t, "skipped:system:mdn");
+    ck_outcome(t, "skipped:system:mdn journal_evidence=returned-mark:mac");
     sjm_txn_free(t);
     g_free(body);
     g_free(head);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # journal-routing.sh - journaling through real Postfix: which messages reach which
-# journal mailbox, how often, and in what form (SPEC section 5).  The
-# client (127.0.0.1) is trusted here; journal-untrusted.sh covers strangers.
+# journal mailbox, how often, and in what form (smime-journal-milter.conf(5),
+# JOURNALING DECISIONS).  The client (127.0.0.1) is trusted here;
+# journal-untrusted.sh covers strangers.
 set -u
 . "$abs_top_srcdir/tests/lib/e2e.sh"
 . "$abs_top_srcdir/tests/lib/journal.sh"
@@ -21,7 +22,11 @@ public_folders = pf-*@corp.example
 system_senders = monitor@corp.example
 system_hosts = 127.0.0.1
 accept_unkeyed_marks = true
+mark_key_file = $work/mark.key
 CF
+openssl rand -hex 32 >"$work/mark.key"
+chmod 755 "$work"
+chmod 644 "$work/mark.key"
 e2e_start "$conf"
 
 send() { # ID FROM RCPT... (message file already written to $work/ID.eml)
@@ -37,8 +42,12 @@ send ip alice@corp.example bob@corp.example ext@other.example
 mkmsg "$work/bcc.eml" bcc ext2@other.example "someone@partner.example"
 send bcc ext2@other.example carol@partner.example
 
-# Genuine reports (the structure earns the skip; journal-evasion.sh has the fakes).
-mkdsn "$work/bounce.eml" bounce
+# A bounce of a message this organisation journaled (its mark earns the
+# skip; journal-evasion.sh has the fakes), and a read report: a person's
+# client sends it, so it is journaled unless skip_read_reports says not.
+mkmsg "$work/lunch.eml" lunch bob@corp.example nobody@other.example
+mark_original "$conf" "$work/lunch.eml" "$work/lunch.marked" || e2e_fail "cannot mark the original"
+mkdsn "$work/bounce.eml" bounce genuine "$work/lunch.marked"
 send bounce '' bob@corp.example
 
 mkmdn "$work/mdn.eml" mdn bob@corp.example alice@other.example
@@ -101,9 +110,9 @@ expect_count "Bcc recipient receives it" carol@partner.example bcc 1
 expect_count "bounce (null sender) is not journaled" $JOURNAL bounce 0
 expect_count "bounce is delivered" bob@corp.example bounce 1
 expect_decision "bounce logged as skipped:system:dsn" bounce "skipped:system:dsn"
-expect_count "read report (MDN) is not journaled" $JOURNAL mdn 0
-expect_count "read report reaches no site journal" j-corp@archive.example mdn 0
-expect_decision "read report logged as skipped:system:mdn" mdn "skipped:system:mdn"
+expect_count "read report (MDN) is journaled: interpersonal by default" $JOURNAL mdn 1
+expect_count "read report reaches its sender's site journal" j-corp@archive.example mdn 1
+expect_decision "read report logged as added" mdn "added:journal@archive.example,j-corp@archive.example"
 expect_count "system sender is not journaled" $JOURNAL sys 0
 expect_decision "system sender logged as skipped:system:sender" sys "skipped:system:sender"
 expect_count "post only to a public folder is not journaled" $JOURNAL pf 0

@@ -2,8 +2,9 @@
 # journal.sh - journaling through a real Sendmail (tests/lib/sendmail.sh):
 #   - an interpersonal message gets the journal recipient, once, and its
 #     copies carry one journal mark; Bcc recipients are journaled too
-#   - genuine system traffic (null sender, read report, system sender)
-#     is not journaled
+#   - a bounce of a journaled message (its mark proves it) and a system
+#     sender from its host are not journaled; a read report is (a
+#     person's client sends it)
 #   - forged marks from an untrusted client are deleted by index
 #     (smfi_chgheader on Sendmail's header list) and one mark is added
 #   - NOTIFY=NEVER: a journal mailbox that fails permanently does not
@@ -29,8 +30,12 @@ system_hosts = 127.0.0.1
 notify_never = $1
 on_failure = tempfail
 protect = true
+mark_key_file = $work/mark.key
 CF
 }
+openssl rand -hex 32 >"$work/mark.key"
+chmod 755 "$work"
+chmod 644 "$work/mark.key"
 reload() { # NOTIFY_NEVER RECIPIENT
     local before
     write_conf "$1" "$2"
@@ -82,8 +87,11 @@ mkmsg "$work/ip.eml" ip alice@corp.example "bob@corp.example, ext@other.example"
 send ip alice@corp.example bob@corp.example ext@other.example
 mkmsg "$work/bcc.eml" bcc ext2@other.example "someone@partner.example"
 send bcc ext2@other.example carol@partner.example
-# Genuine reports: the structure earns the skip (tests/mta/postfix/journal-evasion.sh has the fakes).
-mkdsn "$work/bounce.eml" bounce
+# A bounce of a message this organisation journaled: its mark earns the
+# skip (tests/mta/postfix/journal-evasion.sh has the fakes).
+mkmsg "$work/lunch.eml" lunch bob@corp.example nobody@other.example
+mark_original "$work/filter.conf" "$work/lunch.eml" "$work/lunch.marked" || e2e_fail "cannot mark the original"
+mkdsn "$work/bounce.eml" bounce genuine "$work/lunch.marked"
 send bounce '' bob@corp.example
 mkmdn "$work/mdn.eml" mdn bob@corp.example alice@other.example
 send mdn bob@corp.example alice@other.example
@@ -128,8 +136,8 @@ expect_count "Bcc recipient receives it" carol@partner.example bcc 1
 expect_count "bounce (null sender) is not journaled" $JOURNAL bounce 0
 expect_count "bounce is delivered" bob@corp.example bounce 1
 expect_decision "bounce logged as skipped:system:dsn" bounce "skipped:system:dsn"
-expect_count "read report (MDN) is not journaled" $JOURNAL mdn 0
-expect_decision "read report logged as skipped:system:mdn" mdn "skipped:system:mdn"
+expect_count "read report (MDN) is journaled: interpersonal by default" $JOURNAL mdn 1
+expect_decision "read report logged as added" mdn "added:$JOURNAL,j-corp@archive.example"
 expect_count "system sender is not journaled" $JOURNAL sys 0
 expect_count "system sender's message is delivered" ops@corp.example sys 1
 expect_decision "system sender logged as skipped:system:sender" sys "skipped:system:sender"
