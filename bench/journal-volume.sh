@@ -3,10 +3,16 @@
 # through a private Postfix with the filter in front, every message
 # reconciled against the filter log and the journal Maildirs (issue 13):
 #   ordinary mail, Bcc, sites, public folders, signed and encrypted mail,
-#   genuine and fake DSNs and MDNs, null-sender auto-replies, system
-#   senders from their system host and forged from outside or from a
-#   local shell user (sendmail(1)), journal marks made with the key (from
-#   the trusted relay, from outside and locally) and forged ones.
+#   bounces and read reports of journaled messages (their returned part
+#   carries a mark made with the key) and dressed-up ones (unmarked
+#   returns from outside and from a local shell user, a journaled message
+#   returned with its body swapped, a letter in a read report), null-sender
+#   auto-replies, system senders from their system host and forged from
+#   outside or from a local shell user (sendmail(1)), journal marks made
+#   with the key (from the trusted relay, from outside and locally) and
+#   forged or copied ones (another body, a recipient not covered).
+# The marks are computed here, in Python, from the man page alone, so the
+# run also checks that another implementation of the mark interoperates.
 # Each message is journaled exactly once (one copy per journal mailbox
 # the filter added) or skipped with the reason its kind earns; the run
 # fails on any genuine system message journaled, any evasion skipped, or
@@ -44,6 +50,7 @@ system_senders = monitor@corp.example, nagios@*.corp.example
 system_hosts = 127.0.0.1
 mark_key_file = $work/mark.key
 stats_dir = $work/stats
+skip_read_reports = true
 CF
 # Only the journal mailboxes are written to Maildirs (the reconciliation
 # reads those); everyone else's copy goes to Postfix's discard transport,
@@ -62,42 +69,94 @@ key = open(keyfile, "rb").read().rstrip()
 signed = open(corpus + "/alice.dsig.SHA256.multipart.eml", "rb").read()
 encrypted = open(corpus + "/alice.env.eml", "rb").read()
 
-def mark(headers, t=1764072000):
-    """The filter's keyed journal mark, computed independently (man page)."""
-    ident = b""
-    for name in ("Message-ID", "Date", "From", "To", "Cc", "Subject"):
-        for h in headers:
-            n, _, v = h.partition(":")
-            if n.lower() == name.lower():
-                ident += name.encode() + b":" + " ".join(v.split()).encode() + b"\n"
-    msg = b"sjm-journal-mark\nv=1\nt=%d\n" % t + ident
-    return "mx-upstream.corp.example; v=1; t=%d; mac=%s" % (t, hmac.new(key, msg, hashlib.sha256).hexdigest())
+import base64
 
-def dsn(i, letter=False):
+TRACE = {"received", "return-path", "delivered-to", "x-original-to", "received-spf",
+         "authentication-results", "dkim-signature", "arc-seal", "arc-message-signature",
+         "arc-authentication-results"}
+MARK = "x-smime-journal-milter-journaled"
+
+def collapse(v):
+    return " ".join(v.split())
+
+def relaxed_body_hash(body):
+    """DKIM relaxed body canonicalisation (RFC 6376 3.4.4), SHA-256, base64."""
+    lines = body.replace(b"\r\n", b"\n").split(b"\n")
+    out = [re.sub(rb"[ \t]+", b" ", l).rstrip(b" ") for l in lines]
+    while out and out[-1] == b"":
+        out.pop()
+    canon = b"".join(l + b"\r\n" for l in out)
+    return base64.b64encode(hashlib.sha256(canon).digest()).decode()
+
+def split_headers(headers):
+    return [(h.partition(":")[0], h.partition(":")[2]) for h in headers]
+
+def mark(headers, body, rcpts, t=1764072000, host="mx-upstream.corp.example"):
+    """The filter's keyed journal mark (v=2), computed independently from the man page."""
+    hs = split_headers(headers)
+    b = relaxed_body_hash(body)
+    hdr = "".join("%s:%s\n" % (n.lower(), collapse(v)) for n, v in hs
+                  if n.lower() not in TRACE and not n.lower().startswith(("x-spam-", "x-virus-"))
+                  and n.lower() != MARK)
+    hd = base64.b64encode(hashlib.sha256(hdr.encode()).digest()).decode()
+    tags = ""
+    for r in rcpts:
+        d = hmac.new(key, b"sjm-journal-rcpt\nt=%d\n%s" % (t, r.lower().encode()), hashlib.sha256).digest()
+        tags += base64.b64encode(d[:6]).decode().replace("+", "-").replace("/", "_")
+    ident = ""
+    for name in ("Message-ID", "Date", "From", "To", "Cc", "Subject"):
+        for n, v in hs:
+            if n.lower() == name.lower():
+                ident += name + ":" + collapse(v) + "\n"
+    msg = "sjm-journal-mark\nv=2\nhost=%s\nt=%d\nb=%s\nh=%s\nr=%s\n%s" % (host, t, b, hd, tags, ident)
+    mac = hmac.new(key, msg.encode(), hashlib.sha256).hexdigest()
+    return "%s; v=2; t=%d; b=%s; h=%s; r=%s; mac=%s" % (host, t, b, hd, tags, mac)
+
+def journaled_original(i, body="See you at noon.\n"):
+    """A message this organisation journaled, as it left: header lines (with its mark) and body."""
+    h = ["From: alice@corp.example", "To: nobody@other.example", "Subject: lunch %d" % i,
+         "Date: Mon, 23 Nov 2026 11:00:00 +0000", "Message-ID: <orig-%d@corp.example>" % i]
+    m = mark(h, body.replace("\n", "\r\n").encode(), ["nobody@other.example"])
+    return h + ["X-SMIME-Journal-Milter-Journaled: " + m], body
+
+def dsn(i, kind="genuine"):
     b = "DSN%d" % i
     h = ["MIME-Version: 1.0", 'Content-Type: multipart/report; report-type=delivery-status; boundary="%s"' % b,
          "Auto-Submitted: auto-replied"]
-    if letter:
+    if kind == "letter":
         body = ("--%s\nContent-Type: text/plain\n\nDear Bob, the figures, off the record.\n\n"
                 "--%s\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
                 "UEsDBBQAAAAIAA==\n--%s--\n") % (b, b, b)
+        return h, body
+    if kind == "unmarked":
+        returned = "From: alice@corp.example\nSubject: lunch\n\nSee you.\n"
     else:
-        body = ("--%s\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n"
-                "--%s\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.other.example\n\n"
-                "Final-Recipient: rfc822; nobody@other.example\nAction: failed\nStatus: 5.1.1\n\n"
-                "--%s\nContent-Type: message/rfc822\n\nFrom: alice@corp.example\nSubject: lunch\n\nSee you.\n"
-                "--%s--\n") % (b, b, b, b)
+        oh, ob = journaled_original(i)
+        if kind == "swapped":
+            ob = "Sell the shares before Friday.\n"
+        returned = "\n".join(oh) + "\n\n" + ob
+    body = ("--%s\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n"
+            "--%s\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.other.example\n\n"
+            "Final-Recipient: rfc822; nobody@other.example\nAction: failed\nStatus: 5.1.1\n\n"
+            "--%s\nContent-Type: message/rfc822\n\n%s"
+            "--%s--\n") % (b, b, b, returned, b)
     return h, body
 
-def mdn(i, content=False):
+def mdn(i, kind="genuine"):
     b = "MDN%d" % i
     h = ["MIME-Version: 1.0", 'Content-Type: multipart/report; report-type="disposition-notification"; boundary="%s"' % b]
-    third = ("Content-Type: message/rfc822\n\nFrom: a@corp.example\nSubject: plan\n\nThe real content.\n" if content
-             else "Content-Type: text/rfc822-headers\n\nFrom: a@corp.example\nSubject: lunch\n\n")
-    body = ("--%s\nContent-Type: text/plain\n\nThe message was displayed.\n\n"
+    oh, _ = journaled_original(i)
+    if kind == "content":
+        third = "Content-Type: message/rfc822\n\nFrom: a@corp.example\nSubject: plan\n\nThe real content.\n"
+    else:
+        third = "Content-Type: text/rfc822-headers\n\n" + "\n".join(oh) + "\n\n"
+    text = "The message was displayed.\n"
+    if kind == "letter":
+        text += "".join("Paragraph %d of the plan we must not put in writing.\n" % k for k in range(60))
+    body = ("--%s\nContent-Type: text/plain\n\n%s\n"
             "--%s\nContent-Type: message/disposition-notification\n\nReporting-UA: ua.corp.example\n"
             "Final-Recipient: rfc822;bob@corp.example\nDisposition: manual-action/MDN-sent-manually; displayed\n\n"
-            "--%s\n%s--%s--\n") % (b, b, b, third, b)
+            "--%s\n%s--%s--\n") % (b, text, b, b, third, b)
     return h, body
 
 # kind -> (how sent, expected decision, class); class: ordinary | system | evasion
@@ -120,8 +179,14 @@ KINDS = {
     "mark-keyed-outside":   ("outside", "skipped:journaled-upstream", "system"),
     "mark-keyed-local":     ("local", "skipped:journaled-upstream", "system"),
     "dsn-fake":             ("outside", "added", "evasion"),
+    "dsn-unmarked":         ("outside", "added", "evasion"),
+    "dsn-unmarked-local":   ("local", "added", "evasion"),
+    "dsn-swapped-body":     ("outside", "added", "evasion"),
     "null-autoreply":       ("outside", "added", "evasion"),
     "mdn-fake":             ("outside", "added", "evasion"),
+    "mdn-letter":           ("outside", "added", "evasion"),
+    "mark-body-swapped":    ("outside", "added", "evasion"),
+    "mark-redirected":      ("relay", "added", "evasion"),
     "system-forged-outside": ("outside", "added", "evasion"),
     "system-forged-local":  ("local", "added", "evasion"),
     "mark-forged-relay":    ("relay", "added", "evasion"),
@@ -160,7 +225,13 @@ def plan(i):
         h, body = dsn(i)
     elif kind == "dsn-fake":
         sender, rcpts = "", ["bob%d@corp.example" % n]
-        h, body = dsn(i, letter=True)
+        h, body = dsn(i, "letter")
+    elif kind in ("dsn-unmarked", "dsn-unmarked-local"):
+        sender, rcpts = "", ["ext%d@other.example" % n if kind.endswith("local") else "alice%d@corp.example" % n]
+        h, body = dsn(i, "unmarked")
+    elif kind == "dsn-swapped-body":
+        sender, rcpts = "", ["alice%d@corp.example" % n]
+        h, body = dsn(i, "swapped")
     elif kind == "null-autoreply":
         sender, rcpts = "", ["alice%d@corp.example" % n]
         h = ["Auto-Submitted: auto-replied"]
@@ -170,17 +241,27 @@ def plan(i):
         h, body = mdn(i)
     elif kind == "mdn-fake":
         sender, rcpts = "x%d@other.example" % n, ["alice%d@corp.example" % n]
-        h, body = mdn(i, content=True)
+        h, body = mdn(i, "content")
+    elif kind == "mdn-letter":
+        sender, rcpts = "x%d@other.example" % n, ["alice%d@corp.example" % n]
+        h, body = mdn(i, "letter")
     elif kind.startswith("system-"):
         sender, rcpts = ("monitor@corp.example" if n % 2 else "nagios@dc1.corp.example"), ["ops@corp.example"]
     mid = "bench-%05d@test.example" % i
     base = ["From: %s" % (sender or "MAILER-DAEMON@other.example"),
             "To: %s" % (", ".join(rcpts) if kind != "bcc-only" else "undisclosed-recipients:;"),
             "Subject: bench %d %s" % (i, kind), "Date: Mon, 23 Nov 2026 12:00:00 +0000", "Message-ID: <%s>" % mid]
+    crlf_body = body.replace("\n", "\r\n").encode()
     if kind.startswith("mark-keyed"):
-        h = h + ["X-SMIME-Journal-Milter-Journaled: " + mark(base)]
+        h = h + ["X-SMIME-Journal-Milter-Journaled: " + mark(base, crlf_body, rcpts)]
     elif kind == "mark-forged-outside":
-        h = h + ["X-SMIME-Journal-Milter-Journaled: " + mark(base).replace("mac=", "mac=0")[:-1]]
+        h = h + ["X-SMIME-Journal-Milter-Journaled: " + mark(base, crlf_body, rcpts).replace("mac=", "mac=0")[:-1]]
+    elif kind == "mark-body-swapped":
+        h = h + ["X-SMIME-Journal-Milter-Journaled: " + mark(base, crlf_body, rcpts)]
+        body = "Sell the shares before Friday.\n"
+    elif kind == "mark-redirected":
+        h = h + ["X-SMIME-Journal-Milter-Journaled: " + mark(base, crlf_body, rcpts)]
+        rcpts = rcpts + ["eve%d@other.example" % n]
     elif kind.startswith("mark-forged"):
         h = h + ["X-SMIME-Journal-Milter-Journaled: mx-upstream.corp.example"]
     if raw is not None:
@@ -259,8 +340,9 @@ sent_file, plog, flog, maildirs, sent_s, drain_s, stats_file = sys.argv[1:]
 SYSTEM = {"dsn-genuine": "skipped:system:dsn", "mdn-genuine": "skipped:system:mdn",
           "system-sender": "skipped:system:sender", "mark-keyed-relay": "skipped:journaled-upstream",
           "mark-keyed-outside": "skipped:journaled-upstream", "mark-keyed-local": "skipped:journaled-upstream"}
-EVASION = {"dsn-fake", "null-autoreply", "mdn-fake", "system-forged-outside", "system-forged-local",
-           "mark-forged-relay", "mark-forged-outside", "mark-forged-local"}
+EVASION = {"dsn-fake", "dsn-unmarked", "dsn-unmarked-local", "dsn-swapped-body", "null-autoreply",
+           "mdn-fake", "mdn-letter", "system-forged-outside", "system-forged-local", "mark-forged-relay",
+           "mark-forged-outside", "mark-forged-local", "mark-body-swapped", "mark-redirected"}
 OTHER = {"public-folder-only": "skipped:public-folder", "journal-addressed": "skipped:journal-mailbox"}
 def expected(kind):
     return SYSTEM.get(kind) or OTHER.get(kind) or "added"
