@@ -13,8 +13,8 @@ autoreconf -fi >/dev/null 2>&1
 mkdir -p _build
 (cd _build && { [ -f Makefile ] || ../configure -q; } && make -j"$(nproc)" >/dev/null)
 export abs_top_srcdir=$top SJM_BIN=$top/_build/smime-journal-milter
-corpus=$top/../shared/corpus/thunderbird
-[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
+corpus=${SJM_CORPUS:-$top/../shared/corpus/thunderbird}
+[ -d "$corpus" ] || { echo "corpus not found: $corpus (set SJM_CORPUS)" >&2; exit 1; }
 samples=$(mktemp -d)
 set +e
 . tests/lib/e2e.sh

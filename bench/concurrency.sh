@@ -14,13 +14,11 @@
 #   usage (root, from a built tree): bench/concurrency.sh [CONF]
 #   (CONF: our filter's configuration; default journaling, preserve)
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-export abs_top_srcdir=$top
-SJM_BIN=${SJM_BIN:-$top/_build/smime-journal-milter}
-[ -x "$SJM_BIN" ] || { echo "build first: no $SJM_BIN"; exit 1; }
+. "$(dirname "$0")/lib.sh"
+bench_need_bin
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-gcc -O2 -Wall -Wextra -o "$work/noop_milter" "$top/bench/noop_milter.c" -lmilter -lpthread || exit 1
+bench_noop_milter "$work"
 conf=${1:-}
 if [ -z "$conf" ]; then
     conf=$work/journal.conf
@@ -32,8 +30,7 @@ run_cell() {   # KIND SIZE SESSIONS MESSAGES
     local kind=$1 size=$2 sessions=$3 n=$4 bin=$SJM_BIN
     [ "$kind" = noop ] && bin=$work/noop_milter
     (
-        . "$top/tests/lib/e2e.sh"
-        SJM_BIN=$bin E2E_EXTRA_MAIN_CF="virtual_transport = discard\nmessage_size_limit = 0" e2e_start "$conf" >/dev/null
+        SJM_BIN=$bin bench_postfix "$conf" "virtual_transport = discard\nmessage_size_limit = 0"
         pid=$E2E_FILTER_PID
         : >"$work/threads"
         ( while kill -0 "$pid" 2>/dev/null; do awk '/^Threads/ {print $2}' "/proc/$pid/status" >>"$work/threads"; sleep 0.05; done ) &

@@ -25,14 +25,12 @@
 # client outside; local submissions go through sendmail(1).  Prints
 # figures; not a timed test.
 set -u
-here=$(cd "$(dirname "$0")" && pwd)
-abs_top_srcdir=${abs_top_srcdir:-$(cd "$here/.." && pwd)}
-SJM_BIN=${SJM_BIN:-${abs_top_builddir:-$abs_top_srcdir/_build}/smime-journal-milter}
+SJM_BIN=${SJM_BIN:-${abs_top_builddir:+$abs_top_builddir/smime-journal-milter}}
+. "$(dirname "$0")/lib.sh"
 COUNT=${1:-10000}
-corpus=$abs_top_srcdir/../shared/corpus/thunderbird
-[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
-export abs_top_srcdir SJM_BIN
-. "$abs_top_srcdir/tests/lib/e2e.sh"
+bench_need_corpus
+export SJM_BIN
+. "$top/tests/lib/e2e.sh"
 
 work=$(mktemp -d /tmp/sjm-jvol.XXXXXX)
 chmod 755 "$work"

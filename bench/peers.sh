@@ -27,26 +27,23 @@
 #   kind journal@base is journaling by the binary SJM_BASE_BIN (an older
 #   build, to compare releases side by side in one run)
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-export abs_top_srcdir=$top
-SJM_BIN=${SJM_BIN:-$top/_build/smime-journal-milter}
+. "$(dirname "$0")/lib.sh"
 messages=${1:-1000}
 sessions=${2:-10}
-corpus=$top/../shared/corpus/thunderbird
-[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
-[ -x "$SJM_BIN" ] || { echo "build first: no $SJM_BIN"; exit 1; }
+bench_need_corpus
+bench_need_bin
 for p in mimedefang libnet-dns-perl bc; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
         || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$p" >/dev/null
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-gcc -O2 -Wall -Wextra -o "$work/noop_milter" "$top/bench/noop_milter.c" -lmilter -lpthread || exit 1
+bench_noop_milter "$work"
 printf '#!/bin/sh\nexec "%s" -a "$@"\n' "$work/noop_milter" >"$work/noop_all"
 chmod 755 "$work/noop_all"
 printf '[journal]\nrecipient = journal@archive.example\n' >"$work/journal.conf"
 printf '[signatures]\naction = strip\n[journal]\nrecipient = journal@archive.example\n' >"$work/strip.conf"
-awk '{ sub(/\r$/, ""); print }' "$corpus/alice.dsig.SHA256.multipart.eml" >"$work/signed.eml"
+bench_signed_lf "$work/signed.eml"
 hz=$(getconf CLK_TCK)
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -73,8 +70,7 @@ run_one() {   # KIND TRAFFIC -> "msgs/s cpu_ms_per_msg accepted"
         mimedefang) bin=$top/bench/mimedefang-run.sh ;;
     esac
     (
-        . "$top/tests/lib/e2e.sh"
-        SJM_BIN=$bin E2E_EXTRA_MAIN_CF=$extra e2e_start "$conf" >/dev/null
+        SJM_BIN=$bin bench_postfix "$conf" "$extra"
         sleep 1
         local t0 t1 c0 c1 half=$((messages / 2)) s2=$((sessions / 2))
         c0=$(filter_ticks "$E2E_DIR" "$E2E_FILTER_PID")

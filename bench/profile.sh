@@ -9,25 +9,21 @@
 #   CONFIG defaults to journaling only.  SJM_BIN picks another binary;
 #   PERF_OUT keeps the perf.data file for "perf report -i".
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-export abs_top_srcdir=$top
-SJM_BIN=${SJM_BIN:-$top/_build/smime-journal-milter}
+. "$(dirname "$0")/lib.sh"
 traffic=${1:-plain}
 messages=${2:-3000}
 sessions=${3:-10}
-corpus=$top/../shared/corpus/thunderbird
-[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
-[ -x "$SJM_BIN" ] || { echo "build first: no $SJM_BIN"; exit 1; }
+bench_need_corpus
+bench_need_bin
 command -v perf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 conf=${4:-$work/journal.conf}
 printf '[journal]\nrecipient = journal@archive.example\n' >"$work/journal.conf"
-awk '{ sub(/\r$/, ""); print }' "$corpus/alice.dsig.SHA256.multipart.eml" >"$work/signed.eml"
+bench_signed_lf "$work/signed.eml"
 data=${PERF_OUT:-$work/perf.data}
 
-. "$top/tests/lib/e2e.sh"
-E2E_EXTRA_MAIN_CF="virtual_transport = discard" e2e_start "$conf" >/dev/null
+bench_postfix "$conf" "virtual_transport = discard"
 sleep 1
 cpu0=$(awk '{print $14 + $15}' "/proc/$E2E_FILTER_PID/stat")
 perf record -q -F 2000 -g -o "$data" -p "$E2E_FILTER_PID" 2>/dev/null &

@@ -18,19 +18,16 @@
 # Prints figures; asserts nothing.
 #   usage (root, from a built tree): bench/report.sh [MESSAGES] [SESSIONS] [ROUNDS]
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-export abs_top_srcdir=$top
-SJM_BIN=${SJM_BIN:-$top/_build/smime-journal-milter}
+. "$(dirname "$0")/lib.sh"
 messages=${1:-1000}
 sessions=${2:-10}
 rounds=${3:-3}
-corpus=$top/../shared/corpus/thunderbird
-[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
+bench_need_corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-[ -x "$SJM_BIN" ] || { echo "build first: no $SJM_BIN"; exit 1; }
-command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
-awk '{ sub(/\r$/, ""); print }' "$corpus/alice.dsig.SHA256.multipart.eml" >"$work/signed.eml"
+bench_need_bin
+bench_need_bc
+bench_signed_lf "$work/signed.eml"
 
 write_conf() {   # kind port
     local mode=bcc action=preserve mixed=preserve
@@ -48,9 +45,8 @@ run_one() {   # kind -> prints "kind accepted reinjected msgs/s"
     local kind=$1 rcpts=1
     case $kind in bcc2 | split) rcpts=2 ;; esac
     (
-        . "$top/tests/lib/e2e.sh"
         write_conf "$kind" 10026
-        E2E_EXTRA_MAIN_CF="virtual_transport = discard" e2e_start "$work/$kind.conf" >/dev/null
+        bench_postfix "$work/$kind.conf" "virtual_transport = discard"
         write_conf "$kind" "$E2E_REINJECT_PORT"
         e2e_stop_filter
         e2e_start_filter "$work/$kind.conf"
@@ -76,7 +72,6 @@ for r in $(seq 1 "$rounds"); do
         results[$kind]="${results[$kind]:-} $rate"
     done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
 for kind in $kinds; do
     m=$(echo "${results[$kind]}" | median)

@@ -11,24 +11,21 @@
 # once per message, so delivery does not dominate.  Prints figures; asserts nothing.
 #   usage (root, from a built tree): bench/sendmail-throughput.sh [MESSAGES] [SESSIONS] [ROUNDS]
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-export abs_top_srcdir=$top
-SJM_BIN=${SJM_BIN:-$top/_build/smime-journal-milter}
+. "$(dirname "$0")/lib.sh"
 messages=${1:-1000}
 sessions=${2:-10}
 rounds=${3:-3}
-corpus=$top/../shared/corpus/thunderbird
-[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
+bench_need_corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-gcc -O2 -Wall -Wextra -o "$work/noop_milter" "$top/bench/noop_milter.c" -lmilter -lpthread || exit 1
-[ -x "$SJM_BIN" ] || { echo "build first: no $SJM_BIN"; exit 1; }
+bench_noop_milter "$work"
+bench_need_bin
 command -v smtp-source >/dev/null || { echo "smtp-source is not installed (apt-get install postfix)"; exit 1; }
-command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
+bench_need_bc
 
 printf '[journal]\nrecipient = journal@archive.example.com\n' >"$work/filter.conf"
 printf '[signatures]\naction = strip\n[journal]\nrecipient = journal@archive.example.com\n' >"$work/strip.conf"
-awk '{ sub(/\r$/, ""); print }' "$corpus/alice.dsig.SHA256.multipart.eml" >"$work/signed.eml"
+bench_signed_lf "$work/signed.eml"
 
 run_one() {   # kind -> prints "kind accepted msgs/s"
     local kind=$1 bin=$SJM_BIN conf=$work/filter.conf src_args=(-l 4096)
@@ -59,7 +56,6 @@ for r in $(seq 1 "$rounds"); do
         results[$kind]="${results[$kind]:-} ${rate:-0}"
     done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
 for kind in noop filter strip; do
     m=$(echo "${results[$kind]}" | median)

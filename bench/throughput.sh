@@ -14,24 +14,21 @@
 # figures; asserts nothing.
 #   usage (root, from a built tree): bench/throughput.sh [MESSAGES] [SESSIONS] [ROUNDS]
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-export abs_top_srcdir=$top
-SJM_BIN=${SJM_BIN:-$top/_build/smime-journal-milter}
+. "$(dirname "$0")/lib.sh"
 messages=${1:-2000}
 sessions=${2:-10}
 rounds=${3:-3}
-corpus=$top/../shared/corpus/thunderbird
-[ -d "$corpus" ] || corpus=/work/shared/corpus/thunderbird
+bench_need_corpus
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-gcc -O2 -Wall -Wextra -o "$work/noop_milter" "$top/bench/noop_milter.c" -lmilter -lpthread || exit 1
-[ -x "$SJM_BIN" ] || { echo "build first: no $SJM_BIN"; exit 1; }
+bench_noop_milter "$work"
+bench_need_bin
 
 printf '[journal]\nrecipient = journal@archive.example.com\n' >"$work/filter.conf"
 printf '[journal]\nenabled = false\n' >"$work/nojournal.conf"
 printf '[signatures]\naction = strip\n[journal]\nrecipient = journal@archive.example.com\n' >"$work/strip.conf"
 # smtp-source -F sends a file as the message; -l makes a plain one of that size.
-awk '{ sub(/\r$/, ""); print }' "$corpus/alice.dsig.SHA256.multipart.eml" >"$work/signed.eml"
+bench_signed_lf "$work/signed.eml"
 
 run_one() {   # kind -> prints msgs/s
     local kind=$1 bin=$SJM_BIN conf=$work/filter.conf extra="virtual_transport = discard" src_args
@@ -44,8 +41,7 @@ run_one() {   # kind -> prints msgs/s
     src_args=(-l 4096)
     [ "$kind" = strip ] && src_args=(-F "$work/signed.eml")
     (
-        . "$top/tests/lib/e2e.sh"
-        SJM_BIN=$bin E2E_EXTRA_MAIN_CF=$extra e2e_start "$conf" >/dev/null
+        SJM_BIN=$bin bench_postfix "$conf" "$extra"
         local t0 t1
         t0=$(date +%s.%N)
         smtp-source -c -s "$sessions" -m "$messages" "${src_args[@]}" \
@@ -57,7 +53,7 @@ run_one() {   # kind -> prints msgs/s
     ) 2>/dev/null | tail -n 1
 }
 
-command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
+bench_need_bc
 declare -A results
 for r in $(seq 1 "$rounds"); do
     for kind in none noop nojournal filter strip; do
@@ -66,7 +62,6 @@ for r in $(seq 1 "$rounds"); do
         results[$kind]="${results[$kind]:-} $rate"
     done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo
 for kind in none noop nojournal filter strip; do
     m=$(echo "${results[$kind]}" | median)

@@ -14,19 +14,17 @@
 # Prints figures; asserts nothing.
 #   usage (root, from a built tree): bench/verify.sh [MESSAGES-PER-KIND] [SESSIONS-PER-KIND] [ROUNDS]
 set -u
-top=$(cd "$(dirname "$0")/.." && pwd)
-export abs_top_srcdir=$top
-SJM_BIN=${SJM_BIN:-$top/_build/smime-journal-milter}
+. "$(dirname "$0")/lib.sh"
 messages=${1:-500}
 sessions=${2:-5}
 rounds=${3:-3}
 RUNS=${RUNS:-5}
-[ -x "$SJM_BIN" ] || { echo "build first: no $SJM_BIN"; exit 1; }
+bench_need_bin
 . "$top/tests/lib/e2e.sh"
-. "$top/tests/smime/lib.sh"
+. "$top/tests/lib/smime.sh"
 T=$(mktemp -d /tmp/sjm-bench-verify.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-command -v bc >/dev/null || apt-get install -y -qq bc >/dev/null
+bench_need_bc
 
 # ---------------------------------------------------------------- PKI
 smime_pki "$T"
@@ -96,7 +94,7 @@ done
 run_one() {   # off|on -> "kind accepted msgs/s verified"
     local kind=$1
     (
-        E2E_EXTRA_MAIN_CF="virtual_transport = discard" e2e_start "$T/$kind.conf" >/dev/null
+        bench_postfix "$T/$kind.conf" "virtual_transport = discard"
         local t0 t1 pids=()
         t0=$(date +%s.%N)
         for m in detached opaque nested; do
@@ -124,7 +122,6 @@ for r in $(seq 1 "$rounds"); do
         [ "$kind" = off ] && off_all="$off_all $rate" || on_all="$on_all $rate"
     done
 done
-median() { tr ' ' '\n' | grep . | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 med_off=$(median <<<"$off_all")
 med_on=$(median <<<"$on_all")
 printf 'median verify off %.1f msgs/s, verify on %.1f msgs/s, ratio on/off = %.3f\n' \
