@@ -41,8 +41,13 @@ trap 'rm -rf "$work"' EXIT
 bench_noop_milter "$work"
 printf '#!/bin/sh\nexec "%s" -a "$@"\n' "$work/noop_milter" >"$work/noop_all"
 chmod 755 "$work/noop_all"
-printf '[journal]\nrecipient = journal@archive.example\n' >"$work/journal.conf"
-printf '[signatures]\naction = strip\n[journal]\nrecipient = journal@archive.example\n' >"$work/strip.conf"
+# Keyed marks, as the shipped configuration has them: the filter reads
+# (never stores) every journaled body for the mark's digest.
+openssl rand -hex 32 >"$work/mark.key"
+chmod 644 "$work/mark.key"
+printf '[journal]\nrecipient = journal@archive.example\nmark_key_file = %s\n' "$work/mark.key" >"$work/journal.conf"
+printf '[signatures]\naction = strip\n[journal]\nrecipient = journal@archive.example\nmark_key_file = %s\n' \
+    "$work/mark.key" >"$work/strip.conf"
 bench_signed_lf "$work/signed.eml"
 hz=$(getconf CLK_TCK)
 
