@@ -4,10 +4,12 @@
  *
  * Three files implement it:
  *   journal.c           the rules in order, and the plan;
- *   journal_evidence.c  whether a report (DSN, MDN) is genuine, by the
- *                       structure of its body;
+ *   journal_evidence.c  whether a report (DSN, MDN) returns a message of
+ *                       ours (its mark), with the shape and size of a
+ *                       genuine one;
  *   journal_mark.c      the authenticated journal mark.
- * Every skip is earned by evidence a sender cannot fabricate; every
+ * Every skip is earned by evidence a sender cannot fabricate (the key,
+ * or an origin the administrator names); every
  * label (null sender, report type, system sender, mark) that was not
  * believed is named in the decision, so the log shows attempted
  * evasions.

@@ -7,16 +7,20 @@
  *                               Content-Type claims, from the headers;
  *   sjm_evidence_wants_body()   whether the structure must be read;
  *   sjm_evidence_dsn(), sjm_evidence_mdn()
- *                               TRUE only when the spooled body has the
- *                               structure of a genuine report.
+ *                               TRUE only when the spooled body is a
+ *                               report of a message this organisation
+ *                               journaled.
  *
- * A label is what any sender writes; the skip is earned by structure.
- * Both checks demand a multipart/report whose report-type matches its
- * second part, a human-readable first part, a machine-readable second
- * part whose fields parse, and nothing after that but the original (a
- * DSN may return it whole, as RFC 3464 allows; an MDN only its
- * headers, RFC 8098 section 3).  Whatever GMime or this file cannot
- * parse is "not genuine": the message is journaled.
+ * A label is what any sender writes, and so is a structure: RFC 3461
+ * RET=FULL asks a bounce to return the whole message, so a letter can
+ * wear the shape of a bounce.  Both checks demand a multipart/report
+ * whose report-type matches its second part, a human-readable first part
+ * no longer than genuine ones are, a machine-readable second part whose
+ * fields parse, and a third part returning the original (whole, as RFC
+ * 3464 allows a DSN; only its header for an MDN, RFC 8098 section 3)
+ * that carries a mark of ours which verifies (journal_mark.c): the key
+ * earns the skip.  Whatever GMime or this file cannot parse is "not
+ * genuine": the message is journaled.
  *
  * ERRORS
  *   None reach the caller: an unreadable body is a FALSE with the
