@@ -9,9 +9,15 @@
 #include <openssl/evp.h>
 #include "bodyhash.h"
 
+/* Canonical bytes are hashed in blocks: one digest update per byte would
+ * cost more than the canonicalisation itself. */
+#define BLOCK 8192
+
 struct sjm_bodyhash {
     EVP_MD_CTX *md;
     gboolean failed;
+    gsize fill;
+    guchar block[BLOCK];
     gboolean line_has_text;     /* the current line has a non-space byte */
     gboolean pending_space;     /* white space seen since the last text byte */
     guint64 pending_lines;      /* empty lines (CRLF) not yet written */
@@ -35,10 +41,19 @@ void sjm_bodyhash_free(sjm_bodyhash *h)
     g_free(h);
 }
 
+static void drain(sjm_bodyhash *h)
+{
+    if (!h->failed && h->fill > 0 && EVP_DigestUpdate(h->md, h->block, h->fill) != 1)
+        h->failed = TRUE;
+    h->fill = 0;
+}
+
 static void put(sjm_bodyhash *h, const void *p, gsize n)
 {
-    if (!h->failed && n > 0 && EVP_DigestUpdate(h->md, p, n) != 1)
-        h->failed = TRUE;
+    if (h->fill + n > BLOCK)
+        drain(h);
+    memcpy(h->block + h->fill, p, n);
+    h->fill += n;
 }
 
 /* Empty lines held back turn out not to be trailing. */
@@ -100,6 +115,7 @@ gboolean sjm_bodyhash_finish(sjm_bodyhash *h, guchar out[SJM_BODYHASH_LEN])
      * empty lines and trailing white space are dropped. */
     if (h->line_has_text)
         put(h, "\r\n", 2);
+    drain(h);
     gboolean ok = !h->failed && EVP_DigestFinal_ex(h->md, out, &n) == 1 && n == SJM_BODYHASH_LEN;
     sjm_bodyhash_free(h);
     return ok;
