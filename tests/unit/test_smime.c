@@ -538,10 +538,13 @@ static const struct expect {
 };
 #define N_CORPUS (sizeof corpus_expect / sizeof corpus_expect[0])
 
+/* A missing corpus is a failure, never a quiet pass. */
 static gboolean load_corpus(int i, char **data, gsize *len)
 {
     *data = sjm_test_corpus_read(corpus_expect[i].file, len);
-    return *data != NULL;
+    ck_assert_msg(*data != NULL, "corpus file %s missing (set SJM_CORPUS to the corpus directory)",
+                  corpus_expect[i].file);
+    return TRUE;
 }
 
 /* The base64 lines of every enveloped-data part, as they appear. */
@@ -680,11 +683,8 @@ START_TEST(test_corpus_attached_off)
     char *path = g_build_filename(dir, "nested-sigs.eml", NULL);
     char *data;
     gsize len;
-    if (!g_file_get_contents(path, &data, &len, NULL)) {
-        g_free(path);
-        g_free(dir);
-        return;
-    }
+    ck_assert_msg(g_file_get_contents(path, &data, &len, NULL),
+                  "corpus file %s missing (set SJM_CORPUS to the corpus directory)", path);
     result r;
     cfg->strip_attached_messages = FALSE;
     run_bytes(data, len, TRUE, &r);
