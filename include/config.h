@@ -53,6 +53,7 @@ typedef struct sjm_config {
     guint max_mime_depth;
     char *reinject;             /* HOST:PORT of the MTA's milter-free listener */
     guint reinject_timeout;     /* seconds, bound on every wait */
+    char *reinject_daemon_name; /* the listener's {daemon_name}: admit tokens only */
 
     /* [signatures] */
     sjm_sig_action sig_action;
