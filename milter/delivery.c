@@ -174,11 +174,11 @@ static gboolean submit(const sjm_config *cfg, const sjm_extra_message *m,
      * does not run this filter, so anyone on this host can use it to get
      * mail past the journal.  Only the configuration can close that. */
     if (ok && !sjm_guard_replay_knows(sjm_guard_replay_process(), field))
-        sjm_log(LOG_ERR, "reinject-guard: the re-injection listener %s:%s queued a message "
-                "without this filter's admission: it runs without this filter as its milter "
-                "(or under a {daemon_name} other than [milter] reinject_daemon_name \"%s\"), "
-                "and so lets any local process bypass the journal; see smime-journal-milter(8)",
-                t->host, t->port, cfg->reinject_daemon_name);
+        sjm_log(LOG_ERR, "reinject-guard=unguarded: the re-injection listener %s:%s queued a "
+                "message without this filter's admission: it runs without this filter as its milter "
+                "(or another instance of it, sharing the mark key, admitted it), and so lets "
+                "any local process bypass the journal; see smime-journal-milter(8)",
+                t->host, t->port);
     g_array_free(pieces, TRUE);
     g_free(rc);
     g_free(field);

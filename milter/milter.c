@@ -346,20 +346,20 @@ static sfsistat listener_eom(SMFICTX *ctx, conn_ctx *c)
     if (v == SJM_GUARD_ADMITTED) {
         /* The token is spent; it must not reach a mailbox either. */
         if (smfi_chgheader(ctx, (char *)SJM_REINJECT_TOKEN_HEADER, 1, NULL) != MI_SUCCESS) {
-            sjm_log(LOG_ERR, "%s: reinject-guard: from=%s rcpts=%s: cannot delete the token header",
+            sjm_log(LOG_ERR, "%s: reinject-guard=error sender=%s recipients=%s: cannot delete "
+                    "the token header",
                     qid ? qid : "NOQUEUE", c->listener_sender, rcpts->str);
             smfi_setreply(ctx, "451", "4.3.0", "Re-injection token could not be removed");
             rc = SMFIS_TEMPFAIL;
         } else {
-            sjm_log(LOG_INFO, "%s: reinject-guard: from=%s rcpts=%s guard=admitted",
+            sjm_log(LOG_INFO, "%s: reinject-guard=admitted sender=%s recipients=%s",
                     qid ? qid : "NOQUEUE", c->listener_sender, rcpts->str);
         }
     } else {
-        sjm_log(LOG_WARNING, "%s: reinject-guard: client=[%s] daemon=%s from=%s rcpts=%s "
-                "guard=%s: refused, only this filter may submit on the re-injection listener",
-                qid ? qid : "NOQUEUE", c->client_addr, c->daemon_name,
-                c->listener_sender ? c->listener_sender : "", rcpts->str,
-                sjm_guard_verdict_name(v));
+        sjm_log(LOG_WARNING, "%s: reinject-guard=%s client=[%s] daemon=%s sender=%s "
+                "recipients=%s: refused, only this filter may submit on the re-injection listener",
+                qid ? qid : "NOQUEUE", sjm_guard_verdict_name(v), c->client_addr, c->daemon_name,
+                c->listener_sender ? c->listener_sender : "", rcpts->str);
         smfi_setreply(ctx, "550", "5.7.1",
                       "This listener takes only mail the journaling filter submits");
         rc = SMFIS_REJECT;
@@ -386,9 +386,9 @@ static gboolean own_message_elsewhere(SMFICTX *ctx, conn_ctx *c)
         && v != SJM_GUARD_FUTURE)
         return FALSE;   /* a stranger's header: the message is filtered as any other */
     sjm_config *cfg = sjm_milter_get_config();
-    sjm_log(LOG_ERR, "%s: reinject-guard: a message this filter submitted came back on daemon "
-            "\"%s\", not on [milter] reinject_daemon_name \"%s\": tempfailed, see "
-            "smime-journal-milter(8)", t->queue_id, c->daemon_name,
+    sjm_log(LOG_ERR, "%s: reinject-guard=wrong-daemon: a message this filter submitted came "
+            "back on daemon \"%s\", not on [milter] reinject_daemon_name \"%s\": tempfailed, "
+            "see smime-journal-milter(8)", t->queue_id, c->daemon_name,
             cfg ? cfg->reinject_daemon_name : "");
     sjm_config_unref(cfg);
     smfi_setreply(ctx, "451", "4.7.1", "Re-injected message on the wrong listener");

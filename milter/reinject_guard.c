@@ -130,7 +130,9 @@ void sjm_guard_count(sjm_guard_verdict v)
 
 guint64 sjm_guard_counted(sjm_guard_verdict v)
 {
-    return (unsigned)v < SJM_GUARD_VERDICT_COUNT ? __atomic_load_n(&counted[v], __ATOMIC_RELAXED) : 0;
+    if ((unsigned)v >= SJM_GUARD_VERDICT_COUNT)
+        return 0;
+    return __atomic_load_n(&counted[v], __ATOMIC_RELAXED);
 }
 
 /* ------------------------------------------------------------ key */
