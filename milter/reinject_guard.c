@@ -4,10 +4,10 @@
  * key and contract in reinject_guard.h).
  */
 #include <string.h>
+#include <sys/random.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include "reinject_guard.h"
 
 #define NONCE_BYTES 16
@@ -137,6 +137,13 @@ guint64 sjm_guard_counted(sjm_guard_verdict v)
 
 /* ------------------------------------------------------------ key */
 
+/* The kernel's random bytes: OpenSSL's RAND_bytes would leave a DRBG
+ * behind in every libmilter thread that drew a nonce. */
+static gboolean random_bytes(unsigned char *buf, gsize len)
+{
+    return getrandom(buf, len, 0) == (ssize_t)len;
+}
+
 static gboolean hmac_sha256(const void *key, gsize keylen, const void *msg, gsize len,
                             unsigned char out[32])
 {
@@ -151,7 +158,7 @@ static GBytes *process_key(void)
     if (g_once_init_enter(&once)) {
         unsigned char k[32];
         /* NULL stays NULL: every token is then refused (fail-closed). */
-        if (RAND_bytes(k, sizeof k) == 1)
+        if (random_bytes(k, sizeof k))
             key = g_bytes_new(k, sizeof k);
         OPENSSL_cleanse(k, sizeof k);
         g_once_init_leave(&once, 1);
@@ -231,7 +238,7 @@ char *sjm_guard_token(GBytes *key, gint64 now, const char *nonce, const char *se
         return NULL;
     if (nonce == NULL) {
         unsigned char b[NONCE_BYTES];
-        if (RAND_bytes(b, sizeof b) != 1)
+        if (!random_bytes(b, sizeof b))
             return NULL;
         for (gsize i = 0; i < sizeof b; i++)
             g_snprintf(drawn + 2 * i, 3, "%02x", b[i]);
