@@ -51,8 +51,9 @@ typedef struct sjm_config {
     sjm_netlist *trusted_networks;
     guint64 max_scan_size;      /* bytes */
     guint max_mime_depth;
-    char *reinject;             /* HOST:PORT of the MTA's milter-free listener */
+    char *reinject;             /* HOST:PORT of the MTA's re-injection listener */
     guint reinject_timeout;     /* seconds, bound on every wait */
+    char *reinject_daemon_name; /* the listener's {daemon_name}: admit tokens only */
 
     /* [signatures] */
     sjm_sig_action sig_action;

@@ -5,11 +5,12 @@
  *   A milter can edit only the one message of its transaction.  Journal
  *   reports, the original for the journal when the delivered copy was
  *   stripped, and the stripped copy of a split delivery are new messages:
- *   this module hands them to an SMTP listener of the MTA that runs
- *   without milters (Postfix: a second smtpd in master.cf with
- *   "-o smtpd_milters=", see etc/postfix-master.cf.snippet).  The filter
- *   never sees what it submits, so re-injection is loop-free by
- *   construction; no header anyone could write is trusted for that.
+ *   this module hands them to an SMTP listener of the MTA (Postfix: a
+ *   second smtpd in master.cf, see etc/postfix-master.cf.snippet).  That
+ *   listener runs this filter as its milter, which there only checks the
+ *   per-message token delivery.c puts on every submission
+ *   (reinject_guard.h): nothing is filtered twice, and nothing but the
+ *   filter's own messages gets through.
  *
  * INTERFACE
  *   sjm_reinject_submit() sends one message (sender, recipients with

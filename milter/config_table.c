@@ -69,9 +69,12 @@ const sjm_config_key sjm_config_keys[] = {
     UINT("milter", "max_mime_depth", "32", max_mime_depth, 1, 1000,
          "MIME nesting deeper than this is not descended (the part passes unchanged)"),
     STRING("milter", "reinject", "127.0.0.1:10026", reinject,
-           "HOST:PORT of the MTA's milter-free SMTP listener for journal reports and split copies"),
+           "HOST:PORT of the MTA's SMTP listener for journal reports and split copies"),
     UINT("milter", "reinject_timeout", "30", reinject_timeout, 1, 3600,
          "seconds to wait for the re-injection listener at each step"),
+    STRING("milter", "reinject_daemon_name", "MTA-reinject", reinject_daemon_name,
+           "{daemon_name} of the re-injection listener, where only this filter's own "
+           "submissions are admitted"),
 
     ENUM("signatures", "action", "preserve", sig_action, SIG_ACTION,
          "what a recipient gets when neither strip_for nor preserve_for matches"),
@@ -154,6 +157,16 @@ static void reinject_host_port(sjm_loader *ld, sjm_config *c)
     if (!sjm_split_host_port(c->reinject, NULL, NULL))
         sjm_key_problem(ld, "milter", "reinject",
                         "\"%s\" is not HOST:PORT (an IPv6 address in brackets)", c->reinject);
+}
+
+/* The filter recognises its listener by this name; no name would make
+ * every re-injected message look like new mail (and be refused). */
+static void reinject_daemon_named(sjm_loader *ld, sjm_config *c)
+{
+    if (c->reinject_daemon_name[0] == '\0' || strpbrk(c->reinject_daemon_name, " \t") != NULL)
+        sjm_key_problem(ld, "milter", "reinject_daemon_name",
+                        "\"%s\" is not a daemon name (one word, as the MTA's {daemon_name})",
+                        c->reinject_daemon_name);
 }
 
 static void check_readable(sjm_loader *ld, const char *section, const char *key, const char *path)
@@ -291,6 +304,7 @@ const sjm_config_rule sjm_config_rules[] = {
     {"authserv_id_host_name", authserv_id_host_name},
     {"verify_trust_store", verify_trust_store},
     {"reinject_host_port", reinject_host_port},
+    {"reinject_daemon_named", reinject_daemon_named},
     {"journal_needs_mailbox", journal_needs_mailbox},
     {"journal_mailbox_not_reserved", journal_mailbox_not_reserved},
     {"scope_needs_local_domains", scope_needs_local_domains},

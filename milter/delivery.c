@@ -17,8 +17,10 @@
 #include "bodyhash.h"
 #include "journal.h"
 #include "journal_report.h"
+#include "log.h"
 #include "mimehdr.h"
 #include "mta_file.h"
+#include "reinject_guard.h"
 #include "smime.h"
 
 gboolean sjm_delivery_wants_body(const sjm_config *cfg, const sjm_txn *txn, const sjm_plan *p)
@@ -145,26 +147,60 @@ void sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
 
 /* ------------------------------------------------------------ execute */
 
-static gboolean submit(const sjm_extra_message *m, const sjm_reinject_target *t, char **error)
+/*
+ * The token that lets the message through the listener (reinject_guard.h)
+ * goes on top of its header, bound to this envelope; without one the
+ * listener refuses the message, so a failure here is a failed submission.
+ */
+static gboolean submit(const sjm_config *cfg, const sjm_extra_message *m,
+                       const sjm_reinject_target *t, char **error)
 {
-    sjm_reinject_rcpt *rc = g_new0(sjm_reinject_rcpt, m->rcpts->len);
-    for (guint i = 0; i < m->rcpts->len; i++) {
-        rc[i].addr = g_ptr_array_index(m->rcpts, i);
+    GPtrArray *addrs = m->rcpts;
+    GBytes *key = sjm_guard_key(cfg);
+    char *token = sjm_guard_token(key, g_get_real_time() / G_USEC_PER_SEC, NULL, m->sender,
+                                  (const char *const *)addrs->pdata, addrs->len);
+    if (key != NULL)
+        g_bytes_unref(key);
+    if (token == NULL) {
+        *error = g_strdup("no re-injection token could be made (no key)");
+        return FALSE;
+    }
+    char *field = g_strconcat(SJM_REINJECT_TOKEN_HEADER ": ", token, "\r\n", NULL);
+    g_free(token);
+
+    sjm_reinject_rcpt *rc = g_new0(sjm_reinject_rcpt, addrs->len);
+    for (guint i = 0; i < addrs->len; i++) {
+        rc[i].addr = g_ptr_array_index(addrs, i);
         rc[i].esmtp_args = m->rcpt_args;
     }
-    gboolean ok;
+    GArray *pieces = g_array_new(FALSE, TRUE, sizeof(sjm_piece));
+    sjm_piece top = {.data = (const guchar *)field, .len = strlen(field)};
+    g_array_append_val(pieces, top);
     if (m->report != NULL) {
         guint n;
         const sjm_piece *pc = sjm_report_pieces(m->report, &n);
-        ok = sjm_reinject_submit(t, m->sender, rc, m->rcpts->len, pc, n, error);
+        g_array_append_vals(pieces, pc, n);
     } else {
         sjm_piece pc[2] = {
             {.data = (const guchar *)m->headers->str, .len = m->headers->len},
             {.spool = m->body},
         };
-        ok = sjm_reinject_submit(t, m->sender, rc, m->rcpts->len, pc, 2, error);
+        g_array_append_vals(pieces, pc, 2);
     }
+    gboolean ok = sjm_reinject_submit(t, m->sender, rc, addrs->len, (const sjm_piece *)pieces->data,
+                                      pieces->len, error);
+    /* Queued, yet never admitted by this process's guard: the listener
+     * does not run this filter, so anyone on this host can use it to get
+     * mail past the journal.  Only the configuration can close that. */
+    if (ok && !sjm_guard_replay_knows(sjm_guard_replay_process(), field))
+        sjm_log(LOG_ERR, "reinject-guard=unguarded: the re-injection listener %s:%s queued a "
+                "message without this filter's admission: it runs without this filter as its milter "
+                "(or another instance of it, sharing the mark key, admitted it), and so lets "
+                "any local process bypass the journal; see smime-journal-milter(8)",
+                t->host, t->port);
+    g_array_free(pieces, TRUE);
     g_free(rc);
+    g_free(field);
     return ok;
 }
 
@@ -200,7 +236,7 @@ void sjm_delivery_execute(const sjm_config *cfg, const sjm_reinject_target *t, s
             m->status = SJM_EXTRA_DESCRIBED;
             continue;
         }
-        if (submit(m, t, &m->error)) {
+        if (submit(cfg, m, t, &m->error)) {
             m->status = SJM_EXTRA_SUBMITTED;
             continue;
         }

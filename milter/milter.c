@@ -8,6 +8,12 @@
  * Each session holds a reference to the configuration that was current
  * at MAIL FROM, so a reload never changes the rules halfway through a
  * message.
+ *
+ * A connection whose {daemon_name} is [milter] reinject_daemon_name is
+ * the MTA's re-injection listener: there no session runs (nothing is
+ * journaled or stripped twice, so re-injection is loop-free), and a
+ * message is queued only with this filter's own token (reinject_guard.h),
+ * which is deleted on the way; anything else gets 550 5.7.1.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +23,7 @@
 #include <sys/socket.h>
 #include "milter.h"
 #include "log.h"
+#include "reinject_guard.h"
 #include "session.h"
 
 typedef struct {
@@ -25,6 +32,12 @@ typedef struct {
     gboolean can_skip;
     gboolean noreply_conn, noreply_hdr, noreply_eoh;
     sjm_session *session;   /* the current transaction, NULL between them */
+    char *daemon_name;      /* the MTA's {daemon_name} at connect, "" when not sent */
+    gboolean listener;      /* the re-injection listener: admit our tokens only */
+    gboolean in_listener_txn;
+    char *listener_sender;  /* MAIL FROM as given, on the listener */
+    GPtrArray *listener_rcpts;
+    GPtrArray *tokens;      /* values of the token header in this message */
 } conn_ctx;
 
 /*
@@ -75,6 +88,10 @@ static void end_transaction(conn_ctx *c)
         g_atomic_int_dec_and_test(&active_transactions);
     sjm_session_free(c->session);
     c->session = NULL;
+    c->in_listener_txn = FALSE;
+    g_clear_pointer(&c->listener_sender, g_free);
+    g_ptr_array_set_size(c->listener_rcpts, 0);
+    g_ptr_array_set_size(c->tokens, 0);
 }
 
 static conn_ctx *get_ctx(SMFICTX *ctx)
@@ -83,6 +100,9 @@ static conn_ctx *get_ctx(SMFICTX *ctx)
     if (!c) {
         c = g_new0(conn_ctx, 1);
         c->client_addr = g_strdup("");
+        c->daemon_name = g_strdup("");
+        c->listener_rcpts = g_ptr_array_new_with_free_func(g_free);
+        c->tokens = g_ptr_array_new_with_free_func(g_free);
         smfi_setpriv(ctx, c);
     }
     return c;
@@ -135,6 +155,14 @@ static sfsistat cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
         port = ((struct sockaddr_in6 *)sa)->sin6_port;
     g_free(c->client_addr);
     c->client_addr = g_strdup(port == 0 ? "" : buf);
+    /* Both MTAs send {daemon_name} at connect by default (Postfix:
+     * milter_connect_macros; Sendmail: confMILTER_MACROS_CONNECT). */
+    const char *daemon = smfi_getsymval(ctx, "{daemon_name}");
+    g_free(c->daemon_name);
+    c->daemon_name = g_strdup(daemon ? daemon : "");
+    sjm_config *cfg = sjm_milter_get_config();
+    c->listener = cfg && strcmp(c->daemon_name, cfg->reinject_daemon_name) == 0;
+    sjm_config_unref(cfg);
     return c->noreply_conn ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
@@ -151,6 +179,13 @@ static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
     sjm_client client;
 
     end_transaction(c);
+    if (c->listener) {
+        /* Not held by a drain: the transactions that drain waits for
+         * are the ones re-injecting here. */
+        c->in_listener_txn = TRUE;
+        c->listener_sender = g_strdup(argv[0]);
+        return SMFIS_CONTINUE;
+    }
     if (g_atomic_int_get(&draining)) {
         smfi_setreply(ctx, "421", "4.3.2", "Mail filter is restarting, please try again later");
         return SMFIS_TEMPFAIL;
@@ -170,6 +205,10 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
     conn_ctx *c = get_ctx(ctx);
     const char *refusal;
 
+    if (c->in_listener_txn) {
+        g_ptr_array_add(c->listener_rcpts, g_strdup(argv[0]));
+        return SMFIS_CONTINUE;
+    }
     if (!c->session)
         return SMFIS_CONTINUE;
     refusal = sjm_session_rcpt(c->session, argv[0]);
@@ -187,6 +226,8 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 {
     conn_ctx *c = get_ctx(ctx);
 
+    if (sjm_guard_is_token_header(name) && c->tokens->len < 16)
+        g_ptr_array_add(c->tokens, g_strdup(value));
     if (c->session)
         sjm_session_header(c->session, name, value);
     return c->noreply_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
@@ -207,6 +248,7 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
     conn_ctx *c = get_ctx(ctx);
 
+    /* (the listener's guard needs no body: the token binds the envelope) */
     if (c->session && sjm_session_body(c->session, chunk, len))
         return SMFIS_CONTINUE;
     return c->can_skip ? SMFIS_SKIP : SMFIS_CONTINUE;
@@ -276,6 +318,83 @@ static const sjm_mta_ops milter_ops = {
     .can_esmtp_args = mta_can_esmtp_args,
 };
 
+/* The verdict of the guard for the message in C; the envelope as the MTA gave it. */
+static sjm_guard_verdict guard_verdict(conn_ctx *c, const char *sender, GPtrArray *rcpts)
+{
+    sjm_config *cfg = sjm_milter_get_config();
+    GBytes *key = sjm_guard_key(cfg);
+    sjm_guard_verdict v = sjm_guard_check(sjm_guard_replay_process(), key,
+                                          g_get_real_time() / G_USEC_PER_SEC,
+                                          (const char *const *)c->tokens->pdata, c->tokens->len,
+                                          sender, (const char *const *)rcpts->pdata, rcpts->len);
+    if (key)
+        g_bytes_unref(key);
+    sjm_config_unref(cfg);
+    return v;
+}
+
+static sfsistat listener_eom(SMFICTX *ctx, conn_ctx *c)
+{
+    const char *qid = smfi_getsymval(ctx, "i");
+    sjm_guard_verdict v = guard_verdict(c, c->listener_sender, c->listener_rcpts);
+    GString *rcpts = g_string_new(NULL);
+    for (guint i = 0; i < c->listener_rcpts->len; i++)
+        g_string_append_printf(rcpts, "%s%s", i ? "," : "",
+                               (const char *)g_ptr_array_index(c->listener_rcpts, i));
+    sfsistat rc = SMFIS_CONTINUE;
+
+    if (v == SJM_GUARD_ADMITTED) {
+        /* The token is spent; it must not reach a mailbox either. */
+        if (smfi_chgheader(ctx, (char *)SJM_REINJECT_TOKEN_HEADER, 1, NULL) != MI_SUCCESS) {
+            sjm_log(LOG_ERR, "%s: reinject-guard=error sender=%s recipients=%s: cannot delete "
+                    "the token header",
+                    qid ? qid : "NOQUEUE", c->listener_sender, rcpts->str);
+            smfi_setreply(ctx, "451", "4.3.0", "Re-injection token could not be removed");
+            rc = SMFIS_TEMPFAIL;
+        } else {
+            sjm_log(LOG_INFO, "%s: reinject-guard=admitted sender=%s recipients=%s",
+                    qid ? qid : "NOQUEUE", c->listener_sender, rcpts->str);
+        }
+    } else {
+        sjm_log(LOG_WARNING, "%s: reinject-guard=%s client=[%s] daemon=%s sender=%s "
+                "recipients=%s: refused, only this filter may submit on the re-injection listener",
+                qid ? qid : "NOQUEUE", sjm_guard_verdict_name(v), c->client_addr, c->daemon_name,
+                c->listener_sender ? c->listener_sender : "", rcpts->str);
+        smfi_setreply(ctx, "550", "5.7.1",
+                      "This listener takes only mail the journaling filter submits");
+        rc = SMFIS_REJECT;
+    }
+    sjm_guard_count(v);
+    g_string_free(rcpts, TRUE);
+    end_transaction(c);
+    return rc;
+}
+
+/*
+ * A message of ours (a valid token) arriving where the listener is not
+ * recognised means {daemon_name} does not match [milter]
+ * reinject_daemon_name: refusing it makes the re-injection, and so the
+ * original transaction, fail (tempfail), rather than filter it twice.
+ */
+static gboolean own_message_elsewhere(SMFICTX *ctx, conn_ctx *c)
+{
+    if (c->tokens->len == 0)
+        return FALSE;
+    const sjm_txn *t = sjm_session_txn(c->session);
+    sjm_guard_verdict v = guard_verdict(c, t->sender, t->rcpts);
+    if (v != SJM_GUARD_ADMITTED && v != SJM_GUARD_REPLAYED && v != SJM_GUARD_EXPIRED
+        && v != SJM_GUARD_FUTURE)
+        return FALSE;   /* a stranger's header: the message is filtered as any other */
+    sjm_config *cfg = sjm_milter_get_config();
+    sjm_log(LOG_ERR, "%s: reinject-guard=wrong-daemon: a message this filter submitted came "
+            "back on daemon \"%s\", not on [milter] reinject_daemon_name \"%s\": tempfailed, "
+            "see smime-journal-milter(8)", t->queue_id, c->daemon_name,
+            cfg ? cfg->reinject_daemon_name : "");
+    sjm_config_unref(cfg);
+    smfi_setreply(ctx, "451", "4.7.1", "Re-injected message on the wrong listener");
+    return TRUE;
+}
+
 static sfsistat cb_eom(SMFICTX *ctx)
 {
     conn_ctx *c = get_ctx(ctx);
@@ -283,9 +402,15 @@ static sfsistat cb_eom(SMFICTX *ctx)
     sjm_outcome out;
     sfsistat rc = SMFIS_CONTINUE;
 
+    if (c->in_listener_txn)
+        return listener_eom(ctx, c);
     if (!c->session)
         return SMFIS_CONTINUE;
     refresh_queue_id(ctx, c);
+    if (own_message_elsewhere(ctx, c)) {
+        end_transaction(c);
+        return SMFIS_TEMPFAIL;
+    }
     sjm_session_eom(c->session, &milter_ops, &mta, &out);
     if (out.action != SJM_ACTION_CONTINUE) {
         smfi_setreply(ctx, out.reply_code, out.reply_xcode, out.reply_text);
@@ -311,6 +436,9 @@ static sfsistat cb_close(SMFICTX *ctx)
     if (c) {
         end_transaction(c);
         g_free(c->client_addr);
+        g_free(c->daemon_name);
+        g_ptr_array_free(c->listener_rcpts, TRUE);
+        g_ptr_array_free(c->tokens, TRUE);
         g_free(c);
         smfi_setpriv(ctx, NULL);
     }

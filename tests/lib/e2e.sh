@@ -148,15 +148,20 @@ CF
         printf '%b\n' "$E2E_EXTRA_MAIN_CF" >>"$E2E_DIR/etc/main.cf"
     fi
     # The filter's re-injection listener, as etc/postfix-master.cf.snippet
-    # ships it, on a port of this slot.
+    # ships it (the filter as its milter under {daemon_name} MTA-reinject,
+    # which admits only the filter's own submissions), on a port of this
+    # slot.  A binary older than the guard (E2E_NO_REINJECT) gets the
+    # listener without a milter, as it was shipped then.
     E2E_REINJECT_PORT=$((E2E_PORT + 1000))
+    local reinject_milters=unix:$sock
+    [ -n "${E2E_NO_REINJECT:-}" ] && reinject_milters=
     cat >"$E2E_DIR/etc/master.cf" <<CF
 127.0.0.1:$E2E_PORT inet n - n - - smtpd
 127.0.0.1:$E2E_REINJECT_PORT inet n - n - - smtpd
   -o syslog_name=postfix/reinject
-  -o smtpd_milters=
-  -o non_smtpd_milters=
-  -o receive_override_options=no_milters
+  -o smtpd_milters=$reinject_milters
+  -o milter_macro_daemon_name=MTA-reinject
+  -o milter_default_action=tempfail
   -o smtpd_discard_ehlo_keywords=
 pickup    unix  n - n 60   1 pickup
 cleanup   unix  n - n -    0 cleanup

@@ -173,7 +173,7 @@ MC
         { cat "$d/etc/m4.err"; e2e_fail "m4 could not build sendmail.cf"; }
     grep -q '^Xsmime-journal-milter, S=local:' "$d/etc/test.cf" ||
         e2e_fail "the snippet did not define the filter in $d/etc/test.cf"
-    grep -q "^O DaemonPortOptions=Port=$E2E_REINJECT_PORT, Addr=127.0.0.1, Name=MTA-reinject, InputMailFilters=\$" "$d/etc/test.cf" ||
+    grep -q "^O DaemonPortOptions=Port=$E2E_REINJECT_PORT, Addr=127.0.0.1, Name=MTA-reinject, InputMailFilters=smime-journal-milter\$" "$d/etc/test.cf" ||
         e2e_fail "the snippet did not define the re-injection daemon in $d/etc/test.cf"
 }
 

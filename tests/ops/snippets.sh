@@ -90,11 +90,26 @@ if command -v postconf >/dev/null; then
         127.0.0.1:*) ok "the re-injection listener is on loopback only" ;;
         *) fail "the re-injection listener \"$svc\" is not on 127.0.0.1" ;;
     esac
-    if [ -n "$svc" ] && [ -z "$(postconf -c "$tmp/pfm" -Ph "$svc/inet/smtpd_milters" 2>/dev/null)" ] \
-        && postconf -c "$tmp/pfm" -Ph "$svc/inet/receive_override_options" 2>/dev/null | grep -qw no_milters; then
-        ok "the re-injection listener runs without milters (loop-free)"
+    # The listener is guarded by the filter itself: the same socket as
+    # main.cf's smtpd_milters, and only it; the {daemon_name} the filter
+    # knows as its listener; tempfail when the filter is away.
+    daemon=$("$bin" --print-keys | sed -n 's/^reinject_daemon_name = //p')
+    lm=$(postconf -c "$tmp/pfm" -Ph "$svc/inet/smtpd_milters" 2>/dev/null)
+    if [ -n "$svc" ] && [ -n "$lm" ] && [ "$lm" = "$(postconf -c "$tmp/pfm" -h smtpd_milters)" ]; then
+        ok "the re-injection listener keeps the filter as its only milter ($lm)"
     else
-        fail "the re-injection listener does not switch milters off"
+        fail "the re-injection listener's smtpd_milters \"$lm\" is not main.cf's filter socket"
+    fi
+    if [ -n "$daemon" ] && [ "$(postconf -c "$tmp/pfm" -Ph "$svc/inet/milter_macro_daemon_name" 2>/dev/null)" = "$daemon" ]; then
+        ok "the listener's {daemon_name} is the program's default reinject_daemon_name ($daemon)"
+    else
+        fail "the listener's milter_macro_daemon_name is not reinject_daemon_name \"$daemon\""
+    fi
+    if [ "$(postconf -c "$tmp/pfm" -Ph "$svc/inet/milter_default_action" 2>/dev/null)" = tempfail ] \
+        && ! postconf -c "$tmp/pfm" -Ph "$svc/inet/receive_override_options" 2>/dev/null | grep -qw no_milters; then
+        ok "the listener tempfails while the filter is away and does not switch milters off"
+    else
+        fail "the listener lacks milter_default_action=tempfail, or switches milters off"
     fi
     warnings=$(postconf -c "$tmp/pfm" -M 2>&1 >/dev/null)
     if [ -z "$warnings" ]; then
@@ -133,6 +148,12 @@ MC
         ok "the filter is in InputMailFilters"
     else
         fail "InputMailFilters does not list smime-journal-milter"
+    fi
+    daemon=$("$bin" --print-keys | sed -n 's/^reinject_daemon_name = //p')
+    if grep -q "^O DaemonPortOptions=Port=10026, Addr=127.0.0.1, Name=$daemon, InputMailFilters=smime-journal-milter\$" "$tmp/test.cf"; then
+        ok "the re-injection daemon $daemon keeps the filter (InputMailFilters=smime-journal-milter)"
+    else
+        fail "no re-injection daemon Name=$daemon with InputMailFilters=smime-journal-milter"
     fi
     case "$xline" in
         *"F=T"*) ok "F=T: mail is tempfailed while the filter is down" ;;
