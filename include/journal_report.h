@@ -47,6 +47,21 @@
 
 #define SJM_REPORT_HEADER "X-MS-Journal-Report"
 
+/*
+ * The Message-ID a journaled message without one (absent or blank) is
+ * given when [journal] add_message_id is on, else NULL.  Derived from the
+ * envelope, header fields and body when the body was kept (a retry gets
+ * the same one), random otherwise.  Archives file messages by
+ * Message-ID; mailpiler's SMTP path files every message without one
+ * under the same key, so the second would never be archived.
+ */
+char *sjm_journal_message_id(const sjm_config *cfg, const sjm_txn *txn);
+/* The one place the filter adds that Message-ID to the delivered message. */
+void sjm_journal_add_message_id(const sjm_config *cfg, const sjm_txn *txn, sjm_verdict *v);
+/* The original's header block as the journal gets it: as received, with
+ * that Message-ID where the delivered copy has it. */
+GString *sjm_journal_render_original(const sjm_config *cfg, const sjm_txn *txn);
+
 typedef struct sjm_report sjm_report;
 
 /* MAILBOXES (char*) are the journal mailboxes the report is sent to. */

@@ -228,6 +228,8 @@ sjm_delivery *sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_v
         return NULL;
     gboolean report = cfg->journal_mode == SJM_JOURNAL_MODE_REPORT;
     gboolean journal = v->rcpt_adds->len > 0;
+    if (journal)
+        sjm_journal_add_message_id(cfg, txn, v);
     GPtrArray *strip_rcpts = split_strip_rcpts(cfg, txn);
     /* bcc mode: the delivered copy differs from the original */
     gboolean journal_original = !report && journal && v->new_body != NULL;
@@ -261,7 +263,7 @@ sjm_delivery *sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_v
         } else if (txn->body == NULL || txn->body_failed) {
             error = g_strdup("original body not kept");
         } else {
-            m->headers = sjm_render_headers(txn->headers, NULL);
+            m->headers = sjm_journal_render_original(cfg, txn);
             m->body = txn->body;
         }
         g_ptr_array_free(mailboxes, TRUE);
