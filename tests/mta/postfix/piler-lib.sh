@@ -76,12 +76,19 @@ piler_sql() {
 piler_start() {
     PILER_DIR=$1
     local hostid=${2:-piler.archive.example} i
+    # pilerget reads only the installed configuration: one test at a
+    # time owns it, and no child of ours may keep the lock.
+    if [ -z "${PILER_LOCK_FD:-}" ]; then
+        exec {PILER_LOCK_FD}>"$PILER_CACHE/.run.lock"
+        flock "$PILER_LOCK_FD"
+    fi
     mkdir -p "$PILER_DIR/db" "$PILER_DIR/queue/00" "$PILER_DIR/work" "$PILER_DIR/tmp"
     mariadb-install-db --no-defaults --user=root --datadir="$PILER_DIR/db" \
         --auth-root-authentication-method=normal >"$PILER_DIR/db-install.log" 2>&1 ||
         { tail -n 20 "$PILER_DIR/db-install.log"; return 1; }
     mariadbd --no-defaults --user=root --datadir="$PILER_DIR/db" --socket="$PILER_DIR/db.sock" \
-        --skip-networking --pid-file="$PILER_DIR/db.pid" --log-error="$PILER_DIR/db.err" &
+        --skip-networking --pid-file="$PILER_DIR/db.pid" --log-error="$PILER_DIR/db.err" \
+        {PILER_LOCK_FD}>&- &
     PILER_DB_PID=$!
     for i in $(seq 1 300); do
         mariadb --no-defaults -S "$PILER_DIR/db.sock" -u root -e 'SELECT 1' >/dev/null 2>&1 && break
@@ -94,9 +101,6 @@ piler_start() {
         mariadb --no-defaults -S "$PILER_DIR/db.sock" -u root || return 1
     piler_sql "SOURCE $PILER_PREFIX/share/sjm-util/db-mysql.sql" || return 1
     local conf=$PILER_PREFIX/etc/piler/piler.conf
-    # pilerget reads only the installed path; one test at a time owns it.
-    exec {PILER_LOCK_FD}>"$PILER_CACHE/.run.lock"
-    flock "$PILER_LOCK_FD"
     head -c 56 /dev/urandom >"$PILER_PREFIX/etc/piler/piler.key"
     awk -v sock="$PILER_DIR/db.sock" -v dir="$PILER_DIR" -v hostid="$hostid" '
         BEGIN {
@@ -126,9 +130,15 @@ piler_import() { # FILE
 piler_daemons_start() {
     local port=$1 i
     piler_set listen_port "$port"
-    piler_env "$PILER_PREFIX/sbin/piler-smtp" -c "$PILER_PREFIX/etc/piler/piler.conf" >>"$PILER_DIR/smtp.log" 2>&1 &
+    # Started directly (not through a function, whose subshell would be
+    # $!), and without the lock, which must end with this test.
+    LD_LIBRARY_PATH=$PILER_PREFIX/lib LD_PRELOAD=$PILER_PREFIX/lib/sjm-syslog-stderr.so \
+        "$PILER_PREFIX/sbin/piler-smtp" -c "$PILER_PREFIX/etc/piler/piler.conf" \
+        >>"$PILER_DIR/smtp.log" 2>&1 {PILER_LOCK_FD}>&- &
     PILER_SMTP_PID=$!
-    piler_env "$PILER_PREFIX/sbin/piler" -c "$PILER_PREFIX/etc/piler/piler.conf" >>"$PILER_DIR/piler.log" 2>&1 &
+    LD_LIBRARY_PATH=$PILER_PREFIX/lib LD_PRELOAD=$PILER_PREFIX/lib/sjm-syslog-stderr.so \
+        "$PILER_PREFIX/sbin/piler" -c "$PILER_PREFIX/etc/piler/piler.conf" \
+        >>"$PILER_DIR/piler.log" 2>&1 {PILER_LOCK_FD}>&- &
     PILER_DAEMON_PID=$!
     for i in $(seq 1 100); do
         python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), timeout=1).close()" \
