@@ -225,12 +225,17 @@ judge() {
     fi
 }
 
-# piler's SMTP path: piler-smtp leaves each message in piler's work
-# directory, piler removes it once stored
-for i in $(seq 1 600); do
-    [ "$(piler_sql "SELECT COUNT(*) FROM metadata WHERE subject LIKE '$RUN %'")" -ge "$NMSG" ] &&
-        [ -z "$(find "$work/piler-smtp/work" -type f | head -n 1)" ] && break
-    sleep 0.2
+# piler's SMTP path: Postfix is idle, so piler-smtp has written every
+# report into piler's work directory; piler removes each once stored
+empty=0
+for i in $(seq 1 240); do
+    if [ -z "$(find "$work/piler-smtp/work" -type f | head -n 1)" ]; then
+        empty=$((empty + 1))
+        [ "$empty" -ge 3 ] && break
+    else
+        empty=0
+    fi
+    sleep 0.5
 done
 judge smtp
 piler_stop
