@@ -51,7 +51,7 @@
  * The Message-ID a journaled message without one (absent or blank) is
  * given when [journal] add_message_id is on, else NULL.  Derived from the
  * envelope, header fields and body when the body was kept (a retry gets
- * the same one), random otherwise.  Archives file messages by
+ * the same one), else from those fields and the MTA's queue id.  Archives file messages by
  * Message-ID; mailpiler's SMTP path files every message without one
  * under the same key, so the second would never be archived.
  */

@@ -155,12 +155,9 @@ char *sjm_journal_message_id(const sjm_config *cfg, const sjm_txn *txn)
         whole = n == 0;
     }
     if (!whole) {
-        /* Without the content, only uniqueness keeps two messages apart. */
-        guchar rnd[16];
-        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
-            for (guint i = 0; i < sizeof rnd; i++)
-                rnd[i] = (guchar)g_random_int();
-        g_checksum_update(ck, rnd, sizeof rnd);
+        /* Without the content, the MTA's queue id keeps two messages
+         * apart (no copy of this one is ever submitted again). */
+        g_checksum_update(ck, (const guchar *)txn->queue_id, (gssize)strlen(txn->queue_id) + 1);
     }
     char *id = g_strdup_printf("<%.32s.sjm@%s>", g_checksum_get_string(ck), g_get_host_name());
     g_checksum_free(ck);
