@@ -9,8 +9,10 @@
  *   must outlive the report.
  *
  *   Layout, as mailpiler and other Exchange-report readers parse it:
- *     X-MS-Journal-Report:           first field, column 0, this spelling
- *     Message-ID, Date, From, To (the journal mailboxes), Subject,
+ *     Message-ID, Date, From, To (the journal mailboxes),
+ *     X-MS-Journal-Report:           column 0, this spelling, after To:
+ *                                    (mailpiler restarts its recipient
+ *                                    list there), Subject,
  *     Auto-Submitted: auto-generated, MIME-Version,
  *     Content-Type: multipart/mixed
  *     part 1  text/plain, 7bit or 8bit (never base64/QP), one line each:
@@ -20,7 +22,9 @@
  *                                           submissions, per the original
  *                                           To/Cc fields (else Bcc)
  *             Recipient: <addr>             every envelope recipient,
- *                                           always (see below)
+ *                                           always (see below), with
+ *                                           ", Expanded: <addr>" when its
+ *                                           ORCPT names another address
  *     part 2  message/rfc822: the original header fields and body bytes,
  *             not re-encoded (Content-Transfer-Encoding: 8bit).
  *   Every envelope recipient is on a Recipient: line because mailpiler,
