@@ -84,6 +84,7 @@ typedef struct sjm_config {
     gboolean notify_never;
     gboolean protect;
     sjm_on_error journal_on_failure;
+    gboolean journal_add_message_id; /* give a journaled message without one a Message-ID */
     /* journal evidence: system sources, mark authentication, statistics */
     sjm_netlist *system_hosts;  /* clients whose system_senders are believed */
     char **system_logins;       /* lower-case SASL login patterns likewise */

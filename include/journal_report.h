@@ -10,8 +10,10 @@
  *   must outlive the report.
  *
  *   Layout, as mailpiler and other Exchange-report readers parse it:
- *     X-MS-Journal-Report:           first field, column 0, this spelling
- *     Message-ID, Date, From, To (the journal mailboxes), Subject,
+ *     Message-ID, Date, From, To (the journal mailboxes),
+ *     X-MS-Journal-Report:           column 0, this spelling, after To:
+ *                                    (mailpiler restarts its recipient
+ *                                    list there), Subject,
  *     Auto-Submitted: auto-generated, MIME-Version,
  *     Content-Type: multipart/mixed
  *     part 1  text/plain, 7bit or 8bit (never base64/QP), one line each:
@@ -21,7 +23,9 @@
  *                                           submissions, per the original
  *                                           To/Cc fields (else Bcc)
  *             Recipient: <addr>             every envelope recipient,
- *                                           always (see below)
+ *                                           always (see below), with
+ *                                           ", Expanded: <addr>" when its
+ *                                           ORCPT names another address
  *     part 2  message/rfc822: the original header fields and body bytes,
  *             not re-encoded (Content-Transfer-Encoding: 8bit).
  *   Every envelope recipient is on a Recipient: line because mailpiler,
@@ -47,6 +51,22 @@
 #include "reinject.h"
 
 #define SJM_REPORT_HEADER "X-MS-Journal-Report"
+
+/*
+ * The Message-ID a journaled message without one (absent or blank) is
+ * given when [journal] add_message_id is on, else NULL.  Derived from the
+ * envelope, header fields and the body's digest (or the body, when only
+ * that was kept), so a retry gets the same one; failing both, from those
+ * fields and the MTA's queue id.  Archives file messages by
+ * Message-ID; mailpiler's SMTP path files every message without one
+ * under the same key, so the second would never be archived.
+ */
+char *sjm_journal_message_id(const sjm_config *cfg, const sjm_txn *txn);
+/* The one place the filter adds that Message-ID to the delivered message. */
+void sjm_journal_add_message_id(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p);
+/* The original's header block as the journal gets it: as received, with
+ * that Message-ID where the delivered copy has it. */
+GString *sjm_journal_render_original(const sjm_config *cfg, const sjm_txn *txn);
 
 typedef struct sjm_report sjm_report;
 

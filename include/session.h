@@ -78,6 +78,8 @@ void sjm_session_set_queue_id(sjm_session *s, const char *queue_id);
 
 /* RCPT TO: NULL when accepted, else the text of a 550 5.7.1 refusal. */
 const char *sjm_session_rcpt(sjm_session *s, const char *rcpt);
+/* An accepted RCPT's ORCPT parameter value (RFC 3461), as the MTA gave it. */
+void sjm_session_rcpt_orcpt(sjm_session *s, const char *rcpt, const char *orcpt);
 
 /* One header field, value as received (folded lines joined by "\n"). */
 void sjm_session_header(sjm_session *s, const char *name, const char *value);

@@ -28,6 +28,9 @@ typedef struct sjm_txn {
     GPtrArray *refused;     /* of char*, "ADDR(REPLY)" for each RCPT refused */
     GPtrArray *rcpts_raw;   /* of char*, the same as given (no <>), same order */
     GPtrArray *headers;     /* of sjm_header*, in order */
+    GHashTable *orcpt;      /* normalized rcpt -> the address it was expanded from
+                             * (RCPT TO ORCPT=rfc822;..., RFC 3461), normalized;
+                             * NULL until a recipient carries one */
     sjm_spool *body;        /* NULL when the core said it does not need the body */
     gboolean body_failed;   /* storing the body failed (disk full): internal error */
     gboolean has_body_digest;   /* the whole body was seen and digested */
@@ -39,6 +42,11 @@ sjm_txn *sjm_txn_new(void);
 void sjm_txn_free(sjm_txn *txn);
 void sjm_txn_set_sender(sjm_txn *txn, const char *raw);
 void sjm_txn_add_rcpt(sjm_txn *txn, const char *raw);
+/* Record RCPT's ORCPT parameter value (xtext, "rfc822;ADDR"); a value
+ * that is not an rfc822 address is ignored. */
+void sjm_txn_set_orcpt(sjm_txn *txn, const char *rcpt, const char *orcpt_xtext);
+/* The address RCPT was expanded from, or NULL (none, or the same). */
+const char *sjm_txn_orcpt(const sjm_txn *txn, const char *rcpt);
 void sjm_txn_add_header(sjm_txn *txn, const char *name, const char *value);
 /* Value of the first header named NAME (case-insensitive), or NULL. */
 const char *sjm_txn_header(const sjm_txn *txn, const char *name);

@@ -123,6 +123,8 @@ const sjm_config_key sjm_config_keys[] = {
          "refuse mail addressed to a journal mailbox from untrusted clients"),
     ENUM("journal", "on_failure", "tempfail", journal_on_failure, ON_ERROR,
          "what a message gets when its journal recipient cannot be added"),
+    BOOL("journal", "add_message_id", "true", journal_add_message_id,
+         "give a journaled message without a Message-ID one, so archives file it as its own"),
     CIDR_LIST("journal", "system_hosts", "", system_hosts,
               "clients (SMTP, not authenticated) whose system_senders are believed"),
     GLOB_LIST("journal", "system_logins", "", system_logins,

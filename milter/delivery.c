@@ -119,7 +119,7 @@ void sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
         } else if (txn->body == NULL || txn->body_failed) {
             error = g_strdup("original body not kept");
         } else {
-            m->headers = sjm_render_headers(txn->headers, NULL);
+            m->headers = sjm_journal_render_original(cfg, txn);
             m->body = txn->body;
         }
         if (error == NULL) {

@@ -31,6 +31,7 @@
 #include "addrmatch.h"
 #include "bodyhash.h"
 #include "mta_file.h"
+#include "journal_report.h"
 
 /* ------------------------------------------------------------ mailboxes */
 
@@ -504,5 +505,7 @@ void sjm_journal_finish(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
     for (guint i = 0; i < p->journal.mailboxes->len; i++)
         sjm_plan_add_rcpt(p, g_ptr_array_index(p->journal.mailboxes, i),
                           cfg->notify_never ? "NOTIFY=NEVER" : NULL);
+    /* Before the mark, so the mark binds the identity as delivered. */
+    sjm_journal_add_message_id(cfg, txn, p);
     add_mark(cfg, txn, p);
 }

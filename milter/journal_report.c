@@ -94,7 +94,9 @@ static GHashTable *header_addrs(const sjm_txn *txn, const char *name)
     return set;
 }
 
-static char *stable_id(const sjm_txn *txn)
+/* The envelope and header fields (Received excepted: it carries the
+ * MTA's queue id, new on every retry) and the body size. */
+static GChecksum *txn_checksum(const sjm_txn *txn)
 {
     GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
     g_checksum_update(ck, (const guchar *)txn->sender, (gssize)strlen(txn->sender) + 1);
@@ -102,7 +104,6 @@ static char *stable_id(const sjm_txn *txn)
         const char *r = g_ptr_array_index(txn->rcpts, i);
         g_checksum_update(ck, (const guchar *)r, (gssize)strlen(r) + 1);
     }
-    /* Received carries the MTA's queue id, new on every retry. */
     for (guint i = 0; i < txn->headers->len; i++) {
         const sjm_header *h = g_ptr_array_index(txn->headers, i);
         if (g_ascii_strcasecmp(h->name, "Received") == 0)
@@ -112,12 +113,102 @@ static char *stable_id(const sjm_txn *txn)
             g_checksum_update(ck, (const guchar *)h->value, (gssize)strlen(h->value) + 1);
     }
     char size[32];
-    g_snprintf(size, sizeof size, "%" G_GUINT64_FORMAT, sjm_spool_size(txn->body));
+    g_snprintf(size, sizeof size, "%" G_GUINT64_FORMAT,
+               txn->body ? sjm_spool_size(txn->body) : (guint64)0);
     g_checksum_update(ck, (const guchar *)size, (gssize)strlen(size));
+    return ck;
+}
+
+static char *stable_id(const sjm_txn *txn)
+{
+    GChecksum *ck = txn_checksum(txn);
     char *id = g_strdup_printf("<%.32s.journal-report@%s>", g_checksum_get_string(ck),
                                g_get_host_name());
     g_checksum_free(ck);
     return id;
+}
+
+/* ------------------------------------------------------- Message-ID */
+
+static gboolean blank(const char *s)
+{
+    for (; s != NULL && *s; s++)
+        if (!g_ascii_isspace(*s))
+            return FALSE;
+    return TRUE;
+}
+
+char *sjm_journal_message_id(const sjm_config *cfg, const sjm_txn *txn)
+{
+    if (!cfg->journal_add_message_id || !blank(sjm_txn_header(txn, "Message-ID")))
+        return NULL;
+    GChecksum *ck = txn_checksum(txn);
+    if (txn->has_body_digest) {
+        /* The body's digest, read for the journal mark: the same content
+         * gives the same identity, a retry included. */
+        g_checksum_update(ck, txn->body_digest, sizeof txn->body_digest);
+        char *id = g_strdup_printf("<%.32s.sjm@%s>", g_checksum_get_string(ck), g_get_host_name());
+        g_checksum_free(ck);
+        return id;
+    }
+    gboolean whole = txn->body != NULL && !txn->body_failed;
+    if (whole) {
+        /* A retried transaction gets the same identity, and two messages
+         * alike in every header and size but not in content get two. */
+        guchar buf[65536];
+        guint64 off = 0;
+        gssize n;
+        while ((n = sjm_spool_read(txn->body, &off, buf, sizeof buf)) > 0)
+            g_checksum_update(ck, buf, n);
+        whole = n == 0;
+    }
+    if (!whole) {
+        /* Without the content, the MTA's queue id keeps two messages
+         * apart (no copy of this one is ever submitted again). */
+        g_checksum_update(ck, (const guchar *)txn->queue_id, (gssize)strlen(txn->queue_id) + 1);
+    }
+    char *id = g_strdup_printf("<%.32s.sjm@%s>", g_checksum_get_string(ck), g_get_host_name());
+    g_checksum_free(ck);
+    return id;
+}
+
+void sjm_journal_add_message_id(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
+{
+    char *id = sjm_journal_message_id(cfg, txn);
+    if (id == NULL)
+        return;
+    /* Appended, as Postfix's cleanup(8) adds a missing one; outside any
+     * signature, which covers a MIME part and never the top-level header. */
+    if (sjm_txn_header(txn, "Message-ID") == NULL)
+        sjm_plan_add_header(p, SJM_HDR_ADD, 0, "Message-ID", id);
+    else
+        sjm_plan_add_header(p, SJM_HDR_CHANGE, 1, "Message-ID", id);
+    g_free(id);
+}
+
+GString *sjm_journal_render_original(const sjm_config *cfg, const sjm_txn *txn)
+{
+    char *id = sjm_journal_message_id(cfg, txn);
+    if (id == NULL)
+        return sjm_render_headers(txn->headers, NULL);
+    GPtrArray *hdrs = g_ptr_array_new();
+    sjm_header added = {.name = "Message-ID", .value = id};
+    gboolean replaced = FALSE;
+    for (guint i = 0; i < txn->headers->len; i++) {
+        sjm_header *h = g_ptr_array_index(txn->headers, i);
+        if (!replaced && g_ascii_strcasecmp(h->name, "Message-ID") == 0) {
+            g_ptr_array_add(hdrs, &added);
+            replaced = TRUE;
+        } else {
+            g_ptr_array_add(hdrs, h);
+        }
+    }
+    if (!replaced)
+        g_ptr_array_add(hdrs, &added);
+    GString *out = sjm_render_headers(hdrs, NULL);
+    g_ptr_array_free(hdrs, TRUE);
+    g_free(id);
+    return out;
 }
 
 static char *random_boundary(void)
@@ -142,14 +233,26 @@ static gboolean is_8bit(const char *s, gsize len)
 }
 
 /* Part 1: the envelope, one line per fact. */
-static GString *envelope_text(const sjm_config *cfg, const sjm_txn *txn)
+static void append_rcpt(GString *t, const char *field, const sjm_txn *txn, const char *r)
+{
+    g_string_append(t, field);
+    append_value(t, r);
+    const char *from = sjm_txn_orcpt(txn, r);
+    if (from != NULL) {
+        g_string_append(t, ", Expanded: ");
+        append_value(t, from);
+    }
+    g_string_append(t, "\r\n");
+}
+
+static GString *envelope_text(const sjm_config *cfg, const sjm_txn *txn, const char *message_id)
 {
     GString *t = g_string_new("Sender: ");
     append_value(t, *txn->sender ? txn->sender : "<>");
     g_string_append(t, "\r\nSubject: ");
     append_value(t, sjm_txn_header(txn, "Subject"));
     g_string_append(t, "\r\nMessage-Id: ");
-    append_value(t, sjm_txn_header(txn, "Message-ID"));
+    append_value(t, message_id ? message_id : sjm_txn_header(txn, "Message-ID"));
     g_string_append(t, "\r\n");
 
     GPtrArray *parties = g_ptr_array_new();
@@ -164,20 +267,19 @@ static GString *envelope_text(const sjm_config *cfg, const sjm_txn *txn)
         GHashTable *to = header_addrs(txn, "To"), *cc = header_addrs(txn, "Cc");
         for (guint i = 0; i < parties->len; i++) {
             const char *r = g_ptr_array_index(parties, i);
+            /* An expanded recipient has the role of what it expanded from. */
+            const char *from = sjm_txn_orcpt(txn, r);
             const char *role = g_hash_table_contains(to, r) ? "To: "
-                             : g_hash_table_contains(cc, r) ? "Cc: " : "Bcc: ";
-            g_string_append(t, role);
-            append_value(t, r);
-            g_string_append(t, "\r\n");
+                             : g_hash_table_contains(cc, r) ? "Cc: "
+                             : from && g_hash_table_contains(to, from) ? "To: "
+                             : from && g_hash_table_contains(cc, from) ? "Cc: " : "Bcc: ";
+            append_rcpt(t, role, txn, r);
         }
         g_hash_table_unref(to);
         g_hash_table_unref(cc);
     }
-    for (guint i = 0; i < parties->len; i++) {
-        g_string_append(t, "Recipient: ");
-        append_value(t, g_ptr_array_index(parties, i));
-        g_string_append(t, "\r\n");
-    }
+    for (guint i = 0; i < parties->len; i++)
+        append_rcpt(t, "Recipient: ", txn, g_ptr_array_index(parties, i));
     g_ptr_array_free(parties, TRUE);
     return t;
 }
@@ -202,15 +304,21 @@ sjm_report *sjm_report_build(const sjm_config *cfg, const sjm_txn *txn,
     sjm_report *r = g_new0(sjm_report, 1);
     r->message_id = stable_id(txn);
     char *boundary = random_boundary();
-    GString *env = envelope_text(cfg, txn);
+    char *added_id = sjm_journal_message_id(cfg, txn);
+    GString *env = envelope_text(cfg, txn, added_id);
+    g_free(added_id);
 
-    GString *h = g_string_new(SJM_REPORT_HEADER ": \r\n");
+    /* The journal mailboxes' To: comes before X-MS-Journal-Report:
+     * because mailpiler starts the recipient list afresh at that field
+     * and would otherwise store the journal mailbox as a recipient of
+     * every message. */
+    GString *h = g_string_new(NULL);
     g_string_append_printf(h, "Message-ID: %s\r\nDate: ", r->message_id);
     rfc5322_date(h);
     g_string_append_printf(h, "\r\nFrom: Journal <MAILER-DAEMON@%s>\r\nTo: ", g_get_host_name());
     for (guint i = 0; i < mailboxes->len; i++)
         g_string_append_printf(h, "%s<%s>", i ? ", " : "", (char *)g_ptr_array_index(mailboxes, i));
-    g_string_append(h, "\r\nSubject: ");
+    g_string_append(h, "\r\n" SJM_REPORT_HEADER ": \r\nSubject: ");
     append_value(h, sjm_txn_header(txn, "Subject"));
     g_string_append_printf(h, "\r\nAuto-Submitted: auto-generated\r\n"
                               "MIME-Version: 1.0\r\n"
@@ -227,7 +335,7 @@ sjm_report *sjm_report_build(const sjm_config *cfg, const sjm_txn *txn,
                               "Content-Disposition: attachment\r\n\r\n", boundary);
     g_string_free(env, TRUE);
     r->head = h;
-    r->orig_headers = sjm_render_headers(txn->headers, NULL);
+    r->orig_headers = sjm_journal_render_original(cfg, txn);
     /* The original may end without a line break; the boundary needs one. */
     r->tail = g_string_new(NULL);
     g_string_printf(r->tail, "\r\n--%s--\r\n", boundary);

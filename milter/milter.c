@@ -219,6 +219,12 @@ static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
         smfi_setreply(ctx, "550", "5.7.1", (char *)refusal);
         return SMFIS_REJECT;
     }
+    /* After address expansion (Postfix: a second smtpd behind a
+     * content_filter hop), ORCPT names the address a recipient was
+     * expanded from; smtp(8) sends it when the next hop offers DSN. */
+    for (int i = 1; argv[i] != NULL; i++)
+        if (g_ascii_strncasecmp(argv[i], "ORCPT=", 6) == 0)
+            sjm_session_rcpt_orcpt(c->session, argv[0], argv[i] + 6);
     return SMFIS_CONTINUE;
 }
 

@@ -92,6 +92,11 @@ const char *sjm_session_rcpt(sjm_session *s, const char *rcpt)
     return NULL;
 }
 
+void sjm_session_rcpt_orcpt(sjm_session *s, const char *rcpt, const char *orcpt)
+{
+    sjm_txn_set_orcpt(s->txn, rcpt, orcpt);
+}
+
 void sjm_session_header(sjm_session *s, const char *name, const char *value)
 {
     sjm_txn_add_header(s->txn, name, value);

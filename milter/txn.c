@@ -47,6 +47,8 @@ void sjm_txn_free(sjm_txn *t)
     g_ptr_array_free(t->refused, TRUE);
     g_ptr_array_free(t->rcpts_raw, TRUE);
     g_ptr_array_free(t->headers, TRUE);
+    if (t->orcpt)
+        g_hash_table_unref(t->orcpt);
     sjm_spool_free(t->body);
     g_free(t);
 }
@@ -69,6 +71,49 @@ void sjm_txn_add_rcpt(sjm_txn *t, const char *raw)
         r[n - 2] = '\0';
     }
     g_ptr_array_add(t->rcpts_raw, r);
+}
+
+/* RFC 3461 xtext: "+HH" stands for the byte 0xHH; anything else is itself. */
+static char *xtext_decode(const char *s)
+{
+    GString *out = g_string_new(NULL);
+    for (const char *p = s; *p; p++) {
+        if (*p == '+' && g_ascii_isxdigit(p[1]) && g_ascii_isxdigit(p[2])) {
+            g_string_append_c(out, (char)(g_ascii_xdigit_value(p[1]) * 16 + g_ascii_xdigit_value(p[2])));
+            p += 2;
+        } else {
+            g_string_append_c(out, *p);
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+void sjm_txn_set_orcpt(sjm_txn *t, const char *rcpt, const char *orcpt_xtext)
+{
+    if (rcpt == NULL || orcpt_xtext == NULL || g_ascii_strncasecmp(orcpt_xtext, "rfc822;", 7) != 0)
+        return;
+    char *addr = xtext_decode(orcpt_xtext + 7);
+    g_strstrip(addr);
+    /* It is written on a report line: one plain address, nothing a
+     * reader could take for a second field or line. */
+    gboolean plain = *addr != '\0' && strlen(addr) <= 320 && strchr(addr, '@') != NULL;
+    for (const guchar *p = (const guchar *)addr; plain && *p; p++)
+        if (*p <= ' ' || *p == 0x7f || *p == ',' || *p == ';' || *p == '<' || *p == '>' || *p == '"')
+            plain = FALSE;
+    if (plain) {
+        if (t->orcpt == NULL)
+            t->orcpt = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        g_hash_table_replace(t->orcpt, sjm_addr_normalize(rcpt), sjm_addr_normalize(addr));
+    }
+    g_free(addr);
+}
+
+const char *sjm_txn_orcpt(const sjm_txn *t, const char *rcpt)
+{
+    if (t->orcpt == NULL || rcpt == NULL)
+        return NULL;
+    const char *o = g_hash_table_lookup(t->orcpt, rcpt);
+    return o != NULL && strcmp(o, rcpt) != 0 ? o : NULL;
 }
 
 void sjm_txn_add_header(sjm_txn *t, const char *name, const char *value)

@@ -19,6 +19,10 @@ packages=(
     sendmail-cf m4 man-db
     # libraries of the Sendmail that tests/lib/sendmail.sh unpacks (never installed: it conflicts with postfix)
     libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2
+    # the real mailpiler archiver (tests/mta/postfix/piler.sh builds it from
+    # ../shared/third_party) and its private database
+    libmariadb-dev mariadb-server mariadb-client libzip-dev libtre-dev libwrap0-dev
+    zlib1g-dev libcurl4-openssl-dev
     # packaging and operations tests
     dpkg-dev debhelper fakeroot systemd groff-base rpm
 )

@@ -71,10 +71,11 @@ printf '[milter]\nuser =\n[journal]\nrecipient = journal@archive.corp.de\n' >"$t
 "$SJM_BIN" -f -c "$tmp/live.conf" -p "unix:$tmp/live.sock" 2>"$tmp/live.log" &
 pid=$!
 pids+=("$pid")
-for _ in $(seq 100); do [ -S "$tmp/live.sock" ] && break; sleep 0.05; done
+# The start line comes once the signal handlers are in place.
+for _ in $(seq 200); do [ -S "$tmp/live.sock" ] && grep -q "starting:" "$tmp/live.log" && break; sleep 0.05; done
 : >"$tmp/live.conf"
 kill -HUP "$pid" 2>/dev/null
-for _ in $(seq 100); do grep -q "keeping the running configuration" "$tmp/live.log" && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q "keeping the running configuration" "$tmp/live.log" && break; sleep 0.05; done
 if grep -q "key recipient in \[journal\]" "$tmp/live.log" \
     && grep -q "reload of $tmp/live.conf failed; keeping the running configuration" "$tmp/live.log" \
     && kill -0 "$pid" 2>/dev/null && [ -S "$tmp/live.sock" ]; then

@@ -13,7 +13,6 @@
 DOOR_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CHECK="python3 $DOOR_LIB/mimecheck.py"
 CORPUS=${SJM_CORPUS:-$abs_top_srcdir/../shared/corpus/thunderbird}
-[ -d "$CORPUS" ] || CORPUS=/work/shared/corpus/thunderbird
 [ -d "$CORPUS" ] || e2e_fail "corpus not found (set SJM_CORPUS)"
 JOURNAL=journal@archive.example
 TOKEN_HEADER=X-SMIME-Journal-Milter-Reinject
