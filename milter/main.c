@@ -8,6 +8,12 @@
  * the main thread waits for signals itself and runs libmilter in a
  * second thread.  Linux gives a process-directed signal to the main
  * thread first when it is waiting for it, so libmilter never sees one.
+ *
+ * Under systemd the unit is Type=notify: READY=1 goes out only once the
+ * socket is open, the configuration loaded and privileges dropped, so
+ * "systemctl start" fails when the filter cannot run instead of
+ * reporting success for a process about to exit (sd_notify(3); outside
+ * systemd, NOTIFY_SOCKET is unset and the calls do nothing).
  */
 #include "autoconfig.h"
 #include <errno.h>
@@ -20,10 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 #include <gmime/gmime.h>
+#include <systemd/sd-daemon.h>
 #include "config.h"
 #include "fdguard.h"
 #include "inspect.h"
@@ -195,7 +203,10 @@ static gboolean open_socket_and_drop(const sjm_config *cfg)
             sjm_log(LOG_ERR, "cannot chown %s: %s", path, g_strerror(errno));
             goto out;
         }
-        if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+        /* The user's own supplementary groups, as systemd's User= gives
+         * them: a group such as ssl-cert is how a service user is let
+         * read a key, and -n checks files with the same groups. */
+        if (initgroups(name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
             sjm_log(LOG_ERR, "cannot change to user %s: %s", cfg->user, g_strerror(errno));
             goto out;
         }
@@ -209,6 +220,112 @@ out:
     g_free(name);
     g_free(path);
     return ok;
+}
+
+/*
+ * -n.  Loading reads files (mark key, trust anchors, CRLs); a file root
+ * can read and the filter's user cannot would pass a check run as root
+ * and stop the filter at start.  So when root checks a configuration
+ * that names a user, a child takes that user's identity (as the daemon
+ * and systemd's User= do) and loads it again; its verdict is the
+ * answer, and the OK line says whose it is.
+ */
+static int check_config(const run_opts *o)
+{
+    sjm_config *cfg = load_config(o->config_path, o, TRUE, TRUE);
+    if (!cfg)
+        return EX_CONFIG;
+    char *user = g_strdup(cfg->user);
+    sjm_config_unref(cfg);
+
+    if (geteuid() != 0 || *user == '\0') {
+        struct passwd *me = getpwuid(geteuid());
+        printf("%s: configuration OK (files read as %s%s)\n", o->config_path,
+               me ? me->pw_name : "this user",
+               geteuid() == 0 ? ", and the filter will stay root: [milter] user is empty" : "");
+        g_free(user);
+        return 0;
+    }
+    uid_t uid;
+    gid_t gid;
+    char *name = NULL;
+    char **parts = g_strsplit(user, ":", 2);
+    gboolean known = getpwnam(parts[0]) != NULL && (!parts[1] || getgrnam(parts[1]) != NULL);
+    g_strfreev(parts);
+    /* A build host or a test bed may not have the package's user; the
+     * check is still worth having, but it must not pass for more than it is. */
+    if (!known || !resolve_user(user, &uid, &gid, &name)) {
+        printf("%s: configuration OK (files read as root only: user \"%s\" does not exist "
+               "here, and a filter started as root would refuse to run without it)\n",
+               o->config_path, user);
+        g_free(user);
+        return 0;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "smime-journal-milter: fork: %s\n", g_strerror(errno));
+        g_free(user);
+        g_free(name);
+        return EX_OSERR;
+    }
+    if (pid == 0) {
+        if (initgroups(name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+            fprintf(stderr, "smime-journal-milter: cannot become %s to check the files: %s\n",
+                    user, g_strerror(errno));
+            _exit(EX_OSERR);
+        }
+        sjm_config *as_user = load_config(o->config_path, o, TRUE, FALSE);
+        if (!as_user) {
+            fprintf(stderr, "%s: the files above are readable by root but not by user %s, "
+                            "whom the filter runs as: it would not start\n", o->config_path, name);
+            _exit(EX_CONFIG);
+        }
+        sjm_config_unref(as_user);
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    int rc = WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE;
+    if (rc == 0)
+        printf("%s: configuration OK (files read as user %s, whom the filter runs as)\n",
+               o->config_path, name);
+    g_free(user);
+    g_free(name);
+    return rc;
+}
+
+/*
+ * --stats needs two paths, not the whole configuration: loading it would
+ * read the mark key and trust files, which an operator who may read the
+ * counters need not be able to read.  Unknown keys and bad values are
+ * -n's business.
+ */
+static int print_stats(const char *path)
+{
+    GKeyFile *kf = g_key_file_new();
+    GError *err = NULL;
+    const char *keys[] = {"stats_dir", "store_path"};
+    char *val[2] = {NULL, NULL};
+
+    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
+        fprintf(stderr, "%s: %s\n", path, err->message);
+        g_error_free(err);
+        g_key_file_free(kf);
+        return EX_CONFIG;
+    }
+    for (int i = 0; i < 2; i++) {
+        val[i] = g_key_file_get_string(kf, "journal", keys[i], NULL);
+        if (!val[i])
+            val[i] = g_strdup(sjm_config_find_key("journal", keys[i])->default_value);
+        g_strstrip(val[i]);
+    }
+    int rc = sjm_stats_print(val[0], val[1], stdout);
+    g_free(val[0]);
+    g_free(val[1]);
+    g_key_file_free(kf);
+    return rc == 0 ? 0 : EX_NOINPUT;
 }
 
 static int milter_rc = MI_SUCCESS;
@@ -272,15 +389,19 @@ static int run_daemon(const run_opts *o)
     sjm_log(LOG_INFO, "starting: version %s, config %s, socket %s, descriptor limit %lu%s",
             PACKAGE_VERSION, o->config_path, cfg->socket, (unsigned long)fd_limit,
             fd_limit != fd_was ? " (raised to the hard limit)" : "");
+    sd_notifyf(0, "READY=1\nSTATUS=filtering on %s\nMAINPID=%lu", cfg->socket,
+               (unsigned long)getpid());
 
     for (;;) {
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
+            sd_notify(0, "RELOADING=1");
             sjm_config *fresh = load_config(o->config_path, o, FALSE, TRUE);
             if (!fresh) {
                 sjm_log(LOG_ERR, "reload of %s failed; keeping the running configuration",
                         o->config_path);
+                sd_notifyf(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
                 continue;
             }
             sjm_config *running = sjm_milter_get_config();
@@ -290,12 +411,14 @@ static int run_daemon(const run_opts *o)
             sjm_milter_set_config(fresh);
             sjm_stats_flush();
             sjm_log(LOG_INFO, "reloaded configuration from %s", o->config_path);
+            sd_notify(0, "READY=1\nSTATUS=filtering, configuration reloaded");
             continue;
         }
         milter_ended = (sig == SIGUSR2);
         break;
     }
 
+    sd_notify(0, "STOPPING=1");
     if (!milter_ended) {
         sjm_log(LOG_INFO, "stopping on signal %d; letting open transactions finish", sig);
         sjm_milter_drain();
@@ -382,23 +505,16 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
 
-    if (stats) {
+    if (stats)
+        return print_stats(o.config_path);
+
+    if (check_only)
+        return check_config(&o);
+    if (print_config) {
         sjm_config *cfg = load_config(o.config_path, &o, TRUE, FALSE);
         if (!cfg)
             return EX_CONFIG;
-        rc = sjm_stats_print(cfg->stats_dir, cfg->store_path, stdout);
-        sjm_config_unref(cfg);
-        return rc == 0 ? 0 : EX_NOINPUT;
-    }
-
-    if (check_only || print_config) {
-        sjm_config *cfg = load_config(o.config_path, &o, TRUE, check_only);
-        if (!cfg)
-            return EX_CONFIG;
-        if (print_config)
-            sjm_config_print(cfg, stdout);
-        else
-            printf("%s: configuration OK\n", o.config_path);
+        sjm_config_print(cfg, stdout);
         sjm_config_unref(cfg);
         return 0;
     }

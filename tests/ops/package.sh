@@ -235,4 +235,15 @@ check "the binary is gone" test ! -e /usr/sbin/$PKG
 check "the configuration is gone" test ! -e /etc/$PKG.conf
 check "the socket directory is gone" test ! -e "$(dirname "$SOCK")"
 
+# --------------------------------------------------- under systemd as PID 1
+# The same package in a booted Debian 12 (systemd-nspawn): install,
+# start, restart, enable --now, reload and purge as an administrator
+# would.  Its cases are counted in its own summary line.
+echo "# tests/ops/systemd.sh $(basename "$deb")"
+if "$srcdir/tests/ops/systemd.sh" "$deb"; then
+    ok "the package under systemd as PID 1 (tests/ops/systemd.sh)"
+else
+    bad "the package under systemd as PID 1 (tests/ops/systemd.sh, cases above)"
+fi
+
 [ "$failed" -eq 0 ]
