@@ -73,6 +73,7 @@ typedef struct sjm_config {
     gboolean journal_enabled;
     sjm_journal_mode journal_mode;
     char *journal_recipient;    /* "" when only sites are used */
+    char *report_sender;        /* alternate journal mailbox: envelope sender of reports; "" = null sender */
     GPtrArray *sites;           /* of sjm_site* */
     sjm_journal_scope journal_scope;
     char **local_domains;       /* lower case; "*.dom" for subdomains */

@@ -100,6 +100,8 @@ const sjm_config_key sjm_config_keys[] = {
     /* No default mailbox: a compiled-in one would journal into the void. */
     ADDRESS("journal", "recipient", "", journal_recipient,
             "organisation-wide journal mailbox; required unless sites is set or enabled = false"),
+    ADDRESS("journal", "report_sender", "", report_sender,
+            "alternate journal mailbox: envelope sender of journal reports, told when one fails"),
     SITES("journal", "sites", "", sites,
           "per-site journal mailboxes: \"corp.example=j-corp@archive.example; ...\""),
     ENUM("journal", "scope", "global", journal_scope, SCOPE,
@@ -244,6 +246,19 @@ static void journal_mailbox_not_reserved(sjm_loader *ld, sjm_config *c)
         warn_if_reserved(ld, "sites", ((sjm_site *)g_ptr_array_index(c->sites, i))->mailbox);
 }
 
+/* A report is a message of its own: with the null sender and NOTIFY=NEVER
+ * an archive that refuses it, or a queue lifetime that runs out, tells
+ * nobody.  Allowed (it is how reports went before the key existed), but
+ * said. */
+static void report_sender_named(sjm_loader *ld, sjm_config *c)
+{
+    if (c->journal_enabled && c->journal_mode == SJM_JOURNAL_MODE_REPORT && *c->report_sender == '\0')
+        sjm_key_warning(ld, "journal", "mode",
+                        "mode = report without report_sender: a journal report the archive refuses "
+                        "or that expires in the queue is lost without a notice; set report_sender "
+                        "to an alternate journal mailbox");
+}
+
 static void scope_needs_local_domains(sjm_loader *ld, sjm_config *c)
 {
     if (c->journal_scope != SJM_SCOPE_GLOBAL && c->local_domains[0] == NULL)
@@ -288,5 +303,6 @@ const sjm_config_rule sjm_config_rules[] = {
     {"journal_needs_mailbox", journal_needs_mailbox},
     {"journal_mailbox_not_reserved", journal_mailbox_not_reserved},
     {"scope_needs_local_domains", scope_needs_local_domains},
+    {"report_sender_named", report_sender_named},
     {NULL, NULL},
 };

@@ -245,10 +245,15 @@ sjm_delivery *sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_v
             g_ptr_array_add(d->journal_adds, taken[i]);
         g_free(taken);
 
-        /* A report must never bounce: a bounce would tell the sender
-         * about the journal, and there is no one to read it. */
+        /* The original's sender must never learn of the journal: the
+         * original re-injected in bcc mode keeps NOTIFY=NEVER.  A report
+         * is the filter's own message: from the alternate journal
+         * mailbox, when named, which is told when a report fails or is
+         * delayed; without one, the null sender and no notice. */
+        gboolean alternate = report && *cfg->report_sender != '\0';
         outmsg *m = outmsg_new(report ? MSG_REPORT : MSG_JOURNAL_ORIGINAL,
-                               report ? "" : txn->sender, "NOTIFY=NEVER");
+                               report ? cfg->report_sender : txn->sender,
+                               alternate ? "NOTIFY=FAILURE,DELAY" : "NOTIFY=NEVER");
         GPtrArray *mailboxes = g_ptr_array_new();
         for (guint i = 0; i < d->journal_adds->len; i++) {
             const sjm_rcpt_add *a = g_ptr_array_index(d->journal_adds, i);
