@@ -93,6 +93,9 @@ typedef struct sjm_config {
     char *store_path;           /* "" = the journal store is not on this host */
     guint store_warn_days;      /* warn when free space covers fewer days */
     GBytes *mark_key;           /* not a row: read from mark_key_file by a rule; NULL = none */
+
+    /* [metrics] */
+    char *metrics_listen;       /* "" = no Prometheus listener; else inet:PORT@HOST */
 } sjm_config;
 
 /* What a key's text is and which C type its field has. */

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config_int.h"
+#include "metrics.h"
 #include "reinject.h"
 #include "verify.h"
 
@@ -136,6 +137,9 @@ const sjm_config_key sjm_config_keys[] = {
          "a path on the journal store, when on this host: daily free-space check"),
     UINT("journal", "store_warn_days", "30", store_warn_days, 0, 36500,
          "warn when the store's free space covers fewer days of growth (0: never)"),
+
+    STRING("metrics", "listen", "", metrics_listen,
+           "Prometheus listener: inet:PORT@HOST or inet6:PORT@HOST (empty: none)"),
     {NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0},
 };
 
@@ -295,6 +299,15 @@ static void mark_key_load(sjm_loader *ld, sjm_config *c)
     g_free(key);
 }
 
+static void metrics_listen_spec(sjm_loader *ld, sjm_config *c)
+{
+    char *why = NULL;
+    if (*c->metrics_listen && !sjm_metrics_parse_listen(c->metrics_listen, NULL, NULL, NULL, &why)) {
+        sjm_key_problem(ld, "metrics", "listen", "%s", why);
+        g_free(why);
+    }
+}
+
 const sjm_config_rule sjm_config_rules[] = {
     {"mark_key_load", mark_key_load},
     {"authserv_id_host_name", authserv_id_host_name},
@@ -304,5 +317,6 @@ const sjm_config_rule sjm_config_rules[] = {
     {"journal_mailbox_not_reserved", journal_mailbox_not_reserved},
     {"scope_needs_local_domains", scope_needs_local_domains},
     {"report_sender_named", report_sender_named},
+    {"metrics_listen_spec", metrics_listen_spec},
     {NULL, NULL},
 };

@@ -37,6 +37,8 @@
 #include "inspect.h"
 #include "mta_file.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "milter.h"
 #include "smime.h"
 #include "stats.h"
@@ -375,9 +377,38 @@ static int run_daemon(const run_opts *o)
      * sockets: the default soft limit (1024 under systemd) is the first
      * thing a busy Postfix would hit. */
     rlim_t fd_was, fd_limit = sjm_fdguard_raise_limit(&fd_was);
+    /* Bound as root like the milter socket, served only after the drop. */
+    int metrics_fd = -1;
+    if (*cfg->metrics_listen) {
+        char *why = NULL;
+        metrics_fd = sjm_metrics_http_bind(cfg->metrics_listen, &why);
+        if (metrics_fd < 0) {
+            sjm_log(LOG_ERR, "[metrics] listen: %s", why);
+            g_free(why);
+            sjm_config_unref(cfg);
+            return EX_UNAVAILABLE;
+        }
+    }
     if (!open_socket_and_drop(cfg)) {
         sjm_config_unref(cfg);
         return EX_UNAVAILABLE;
+    }
+    if (metrics_fd >= 0) {
+        unsigned int maj = 0, min = 0, pl = 0;
+        smfi_version(&maj, &min, &pl);
+        char *libs = g_strdup_printf("libmilter %u.%u.%u, GMime %u.%u.%u, %s", maj, min, pl,
+                                     gmime_major_version, gmime_minor_version, gmime_micro_version,
+                                     OpenSSL_version(OPENSSL_VERSION));
+        sjm_metrics_set_build_info(PACKAGE_VERSION, libs);
+        g_free(libs);
+        char *why = NULL;
+        if (!sjm_metrics_http_start(metrics_fd, &why)) {
+            sjm_log(LOG_ERR, "[metrics] listen %s: %s", cfg->metrics_listen, why);
+            g_free(why);
+            sjm_config_unref(cfg);
+            return EX_UNAVAILABLE;
+        }
+        sjm_log(LOG_INFO, "serving Prometheus metrics on %s at /metrics", cfg->metrics_listen);
     }
     sjm_milter_set_config(cfg);
     /* After giving up root: the counters are written as the filter's user. */
@@ -405,8 +436,9 @@ static int run_daemon(const run_opts *o)
                 continue;
             }
             sjm_config *running = sjm_milter_get_config();
-            if (strcmp(fresh->socket, running->socket) != 0 || strcmp(fresh->user, running->user) != 0)
-                sjm_log(LOG_WARNING, "socket and user changes take effect only at restart");
+            if (strcmp(fresh->socket, running->socket) != 0 || strcmp(fresh->user, running->user) != 0 ||
+                strcmp(fresh->metrics_listen, running->metrics_listen) != 0)
+                sjm_log(LOG_WARNING, "socket, user and [metrics] listen changes take effect only at restart");
             sjm_config_unref(running);
             sjm_milter_set_config(fresh);
             sjm_stats_flush();
@@ -431,6 +463,7 @@ static int run_daemon(const run_opts *o)
         smfi_stop();
     }
     pthread_join(tid, NULL);
+    sjm_metrics_http_stop();
     sjm_stats_stop();
     sjm_log(LOG_INFO, "stopped");
     sjm_milter_set_config(NULL);

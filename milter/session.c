@@ -15,6 +15,7 @@
 #include "delivery.h"
 #include "journal.h"
 #include "log.h"
+#include "metrics.h"
 #include "stats.h"
 #include "summary.h"
 
@@ -269,7 +270,7 @@ static void reinject(sjm_session *s, sjm_verdict *v)
 void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outcome *out)
 {
     sjm_verdict *v = sjm_verdict_new();
-    gint64 elapsed;
+    gint64 elapsed, eom_start = g_get_monotonic_time();
 
     memset(out, 0, sizeof *out);
     if (s->txn->rcpts->len == 0) {
@@ -288,6 +289,9 @@ void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outc
     out->reply_xcode = g_strdup(v->reply_xcode);
     out->reply_text = g_strdup(v->reply_text);
     sjm_stats_record_verdict(s->txn, v, MAX(s->body_seen, s->txn->body ? sjm_spool_size(s->txn->body) : 0));
+    sjm_metrics_record_verdict(s->cfg, s->txn, v,
+                               MAX(s->body_seen, s->txn->body ? sjm_spool_size(s->txn->body) : 0),
+                               g_get_monotonic_time() - eom_start);
     elapsed = g_get_monotonic_time() - s->txn->start_us;
     out->summary = sjm_summary_line(s->txn, v, elapsed, FALSE);
     out->log_line = sjm_summary_line(s->txn, v, elapsed, TRUE);
