@@ -29,7 +29,8 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 printf '[journal]\nrecipient = journal@archive.example\n' >"$work/off.conf"
 E2E_EXTRA_MAIN_CF="virtual_transport = discard"
 e2e_start "$work/off.conf" >/dev/null
-trap 'kill $scraper 2>/dev/null; e2e_cleanup' EXIT
+# (the harness's cleanup reads the exit status first)
+trap 'st=$?; [ -z "$scraper" ] || kill "$scraper" 2>/dev/null; (exit $st); e2e_cleanup' EXIT
 MPORT=$((E2E_PORT + 6000))
 printf '[journal]\nrecipient = journal@archive.example\n[metrics]\nlisten = inet:%s@127.0.0.1\n' "$MPORT" >"$work/on.conf"
 scraper=
@@ -67,7 +68,8 @@ for traffic in plain signed; do
     done
     off=$(median <"$work/off.$traffic")
     on=$(median <"$work/on.$traffic")
-    printf '%-8s %14.4f %14.4f %8.3f\n' "$traffic" "$off" "$on" "$(echo "$on / $off" | bc -l)"
+    printf '%-8s %14.4f %14.4f %8.3f   (rounds off: %s; on: %s)\n' "$traffic" "$off" "$on" \
+        "$(echo "$on / $off" | bc -l)" "$(printf '%.3f ' $(cat "$work/off.$traffic"))" "$(printf '%.3f ' $(cat "$work/on.$traffic"))"
 done
 last=$(curl -s "http://127.0.0.1:$MPORT/metrics" 2>/dev/null | grep -c '^smime_journal_milter_')
 echo "# (the last run's listener served $last series; every run's messages were counted there)"

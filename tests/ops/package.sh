@@ -112,7 +112,10 @@ contents=$(dpkg-deb -c "$deb")
 for f in ./usr/sbin/$PKG ./etc/$PKG.conf ./lib/systemd/system/$PKG.service \
     ./usr/share/man/man8/$PKG.8.gz ./usr/share/man/man5/$PKG.conf.5.gz \
     ./usr/share/doc/$PKG/README.Debian ./usr/share/doc/$PKG/examples/postfix-main.cf.snippet \
-    ./usr/share/doc/$PKG/examples/sendmail.mc.snippet; do
+    ./usr/share/doc/$PKG/examples/sendmail.mc.snippet \
+    ./usr/share/doc/$PKG/examples/postfix-journal-transport.main.cf.snippet \
+    ./usr/share/doc/$PKG/examples/postfix-journal-transport.master.cf.snippet \
+    ./usr/share/doc/$PKG/examples/grafana-dashboard.json; do
     check "the .deb contains ${f#.}" grep -q " $f\$" <<<"$contents"
 done
 
