@@ -145,6 +145,10 @@ const char *sjm_config_default_path(void);
  */
 sjm_config *sjm_config_load(const char *path, GPtrArray *errors);
 
+/* The same for TEXT, the contents of PATH read by someone else (-n reads
+ * the file as root, then checks the files it names as the filter's user). */
+sjm_config *sjm_config_load_text(const char *path, const char *text, GPtrArray *errors);
+
 /* A configuration with every default, as if loaded from an empty file
  * but unchecked: journaling is enabled with no journal mailbox, which
  * sjm_config_load refuses.  For unit tests, which set what they need. */

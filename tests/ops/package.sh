@@ -111,13 +111,15 @@ fi
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/sbin/$PKG ./etc/$PKG.conf ./lib/systemd/system/$PKG.service \
     ./usr/share/man/man8/$PKG.8.gz ./usr/share/man/man5/$PKG.conf.5.gz \
-    ./usr/share/doc/$PKG/README.Debian ./usr/share/doc/$PKG/examples/postfix-main.cf.snippet \
+    ./usr/share/doc/$PKG/examples/postfix-main.cf.snippet \
     ./usr/share/doc/$PKG/examples/sendmail.mc.snippet \
     ./usr/share/doc/$PKG/examples/postfix-journal-transport.main.cf.snippet \
     ./usr/share/doc/$PKG/examples/postfix-journal-transport.master.cf.snippet \
     ./usr/share/doc/$PKG/examples/grafana-dashboard.json; do
     check "the .deb contains ${f#.}" grep -q " $f\$" <<<"$contents"
 done
+# dh_compress gzips documentation larger than 4 kB.
+check "the .deb contains README.Debian" grep -qE " ./usr/share/doc/$PKG/README.Debian(.gz)?\$" <<<"$contents"
 
 # ---------------------------------------------------------------- install
 # Postfix's own group membership is the postinst's to add: start without it.
@@ -153,8 +155,11 @@ check "$PKG -n fails on the installed configuration (no journal mailbox yet)" \
     bash -c "! /usr/sbin/$PKG -n 2>&1 | grep -q 'configuration OK' && /usr/sbin/$PKG -n 2>&1 | grep -q 'key recipient in \[journal\]'"
 check "postinst told the administrator to set the journal mailbox" \
     grep -q "names no journal mailbox" "$work/install.log"
+readme_debian=$(ls /usr/share/doc/$PKG/README.Debian /usr/share/doc/$PKG/README.Debian.gz 2>/dev/null | head -1)
 check "README.Debian says to set the journal mailbox" \
-    grep -q "set the journal mailbox" /usr/share/doc/$PKG/README.Debian
+    zgrep -q "set the journal mailbox" "${readme_debian:-/nonexistent}"
+check "README.Debian tells the administrator to remove the milter lines from main.cf" \
+    zgrep -q "take the milter lines out of" "${readme_debian:-/nonexistent}"
 sed -i 's/^#recipient =.*/recipient = journal@archive.example.com/' /etc/$PKG.conf
 check "$PKG -n passes once [journal] recipient is set" /usr/sbin/$PKG -n
 check "$PKG -V runs" bash -c "/usr/sbin/$PKG -V | grep -q '^$PKG '"

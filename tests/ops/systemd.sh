@@ -220,6 +220,14 @@ else
     bad "--stats as auditor: status $status: $out"
 fi
 
+# The metrics listener under the hardened unit (its system call filter,
+# address families, no capabilities): restart with it on and scrape.
+inside sed -i 's/^listen =$/listen = inet:9101@127.0.0.1/' /etc/$PKG.conf
+out=$(inside systemctl restart $unit 2>&1)
+check "systemctl restart with [metrics] listen succeeds: $out" test "$(inside systemctl is-active $unit)" = active
+check "the hardened unit serves Prometheus metrics (libmicrohttpd under its system call filter)" \
+    bash -c "nsenter -t $leader -a curl -sf --max-time 5 http://127.0.0.1:9101/metrics | grep -q '^smime_journal_milter_build_info{version='"
+
 # A reload of a broken file fails, and the filter keeps running.
 inside sed -i 's/^recipient = .*/recipient = not an address/' /etc/$PKG.conf
 out=$(inside systemctl reload $unit 2>&1)
