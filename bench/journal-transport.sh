@@ -48,8 +48,11 @@ E2E_EXTRA_MASTER_CF=$(grep -vE '^[[:space:]]*(#|$)' "$top/etc/postfix-journal-tr
     | sed 's/^journal   unix  -       -       y/journal   unix  -       -       n/')
 e2e_start "$work/filter.conf"
 trap 'stop_sinks; e2e_cleanup' EXIT
-UPORT=$((E2E_PORT + 5000))
-APORT=$((E2E_PORT + 5100))
+# A port nobody listens on, from the kernel: fixed offsets from the
+# slot's port collide with other suites' listeners (Sendmail, piler).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+UPORT=$(free_port)
+APORT=$(free_port)
 # The journal transport's limits exactly as the shipped snippet sets them.
 while read -r line; do
     postconf -c "$E2E_DIR/etc" -e "$line"

@@ -31,7 +31,10 @@ E2E_EXTRA_MAIN_CF="virtual_transport = discard"
 e2e_start "$work/off.conf" >/dev/null
 # (the harness's cleanup reads the exit status first)
 trap 'st=$?; [ -z "$scraper" ] || kill "$scraper" 2>/dev/null; (exit $st); e2e_cleanup' EXIT
-MPORT=$((E2E_PORT + 6000))
+# A port nobody listens on, from the kernel: fixed offsets from the
+# slot's port collide with other suites' listeners (Sendmail, piler).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+MPORT=$(free_port)
 printf '[journal]\nrecipient = journal@archive.example\n[metrics]\nlisten = inet:%s@127.0.0.1\n' "$MPORT" >"$work/on.conf"
 scraper=
 
@@ -71,6 +74,8 @@ for traffic in plain signed; do
     printf '%-8s %14.4f %14.4f %8.3f   (rounds off: %s; on: %s)\n' "$traffic" "$off" "$on" \
         "$(echo "$on / $off" | bc -l)" "$(printf '%.3f ' $(cat "$work/off.$traffic"))" "$(printf '%.3f ' $(cat "$work/on.$traffic"))"
 done
-last=$(curl -s "http://127.0.0.1:$MPORT/metrics" 2>/dev/null | grep -c '^smime_journal_milter_')
-echo "# (the last run's listener served $last series; every run's messages were counted there)"
+# SJM_SCRAPE_OUT=FILE keeps the last run's scrape (a sample for the docs).
+curl -s "http://127.0.0.1:$MPORT/metrics" >"$work/last.scrape" 2>/dev/null
+echo "# (the last run's listener served $(grep -c '^smime_journal_milter_' "$work/last.scrape") series)"
+[ -z "${SJM_SCRAPE_OUT:-}" ] || cp "$work/last.scrape" "$SJM_SCRAPE_OUT"
 rm -rf "$work"
