@@ -109,7 +109,15 @@ done
 rm -f "$work.console"
 inside() { nsenter -t "$leader" -a -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
 
-state=$(inside timeout 120 systemctl is-system-running --wait 2>&1)
+# PID 1 exists before its bus does: until then systemctl cannot connect.
+state=
+for _ in $(seq 1 240); do
+    state=$(inside timeout 120 systemctl is-system-running --wait 2>&1)
+    case $state in
+        "" | *"Failed to connect to bus"*) sleep 0.5 ;;
+        *) break ;;
+    esac
+done
 if [ "$state" = running ]; then
     ok "systemd booted the Debian 12 image as PID 1: system $state"
 else
