@@ -3,8 +3,10 @@
 # needs, builds, starts a private Postfix on 127.0.0.1 with the filter in
 # front using its own configuration (the shipped one names no journal
 # mailbox: an administrator sets it), sends a handful
-# of real messages and shows what each recipient and the journal got.
-# Everything it starts, it stops.
+# of real messages and shows what each recipient and the journal got:
+# signatures kept and stripped, a genuine bounce (made by Postfix itself)
+# skipped and a forged one journaled, then the durable statistics
+# (--stats).  Everything it starts, it stops.
 set -euo pipefail
 top=$(cd "$(dirname "$0")" && pwd)
 cd "$top"
@@ -21,13 +23,17 @@ set +e
 
 # Sample messages: real Thunderbird S/MIME, and a few made here.
 cp tests/data/plain.eml "$samples/plain.eml"
-cat >"$samples/bounce.eml" <<'MSG'
+# A forged bounce: the null sender and a bounce's Subject, but none of a
+# delivery status notification's structure (RFC 3464).  Anyone can send
+# this to slip mail past the journal; the filter journals it.
+cat >"$samples/forged-bounce.eml" <<'MSG'
 From: MAILER-DAEMON@example.com
 To: alice@example.com
 Subject: Undelivered Mail Returned to Sender
 Content-Type: text/plain
 
-Your message could not be delivered.
+Your message could not be delivered.  (Not really: this is a forged
+bounce carrying a message past the journal.)
 MSG
 cat >"$samples/folder-post.eml" <<'MSG'
 From: alice@example.com
@@ -42,11 +48,17 @@ MSG
 # set, as an administrator would.  The private Postfix delivers every
 # address locally, so the reserved example.com domain is fine here (-n
 # warns about it, and the filter logs that warning).
-# The key the packages create at install (marks bind body and recipients).
+# The statistics go to a directory of the demo's, writable by the user the
+# filter runs as here; the key is the one the packages create at install
+# (journal marks bind body and recipients, and prove bounces).
+chmod 755 "$samples"
+mkdir -m 0755 "$samples/stats"
+chown nobody "$samples/stats"
 openssl rand -hex 32 >"$samples/mark.key"
 chmod 644 "$samples/mark.key"
-sed "s/^#recipient =.*/recipient = journal@archive.example.com/; s|^mark_key_file = .*|mark_key_file = $samples/mark.key|" \
-    etc/smime-journal-milter.conf >"$samples/demo.conf"
+sed -e 's/^#recipient =.*/recipient = journal@archive.example.com/' \
+    -e "s|^stats_dir =.*|stats_dir = $samples/stats|" \
+    -e "s|^mark_key_file = .*|mark_key_file = $samples/mark.key|" etc/smime-journal-milter.conf >"$samples/demo.conf"
 echo "== starting a private Postfix on 127.0.0.1 with smime-journal-milter in front"
 echo "   (config: etc/smime-journal-milter.conf with recipient = journal@archive.example.com;"
 echo "    strip_for = *@legacy.example.com, public_folders = public-*@example.com)"
@@ -69,8 +81,24 @@ send "detached-signed (Thunderbird) -> bob" "$corpus/alice.dsig.SHA256.multipart
 send "detached-signed (Thunderbird) -> carol" "$corpus/alice.dsig.SHA256.multipart.eml" alice@example.com carol@legacy.example.com
 send "opaque-signed (Thunderbird) -> carol" "$corpus/alice.sig.SHA256.opaque.eml" alice@example.com carol@legacy.example.com
 send "encrypted (Thunderbird) -> carol" "$corpus/alice.env.eml" alice@example.com carol@legacy.example.com
-send "bounce (MAIL FROM:<>) -> alice" "$samples/bounce.eml" "" alice@example.com
 send "public-folder post -> public-sales" "$samples/folder-post.eml" alice@example.com public-sales@example.com
+# A genuine bounce: alice writes to a full mailbox, Postfix bounces it
+# (Postfix's own bounces pass no milter), and that bounce then arrives
+# over SMTP as a remote MTA's would.
+e2e_mailbox_full full@example.com
+chown -R nobody:nogroup "$E2E_DIR/mail"
+send "plain text -> full@example.com (mailbox full)" "$samples/plain.eml" alice@example.com full@example.com
+e2e_wait_idle 60
+genuine=$(grep -l -i '^Content-Type: multipart/report' $(e2e_messages alice@example.com) /dev/null | head -n 1)
+if [ -n "$genuine" ]; then
+    e2e_strip_trace "$genuine" >"$samples/genuine-bounce.eml"
+    rm -f "$genuine"
+    send "genuine bounce (RFC 3464, by Postfix) -> alice" "$samples/genuine-bounce.eml" "" alice@example.com
+else
+    echo "run-demo.sh: Postfix made no bounce for the full mailbox" >&2
+    refused=$((refused + 1))
+fi
+send "forged bounce (MAIL FROM:<>, no DSN) -> alice" "$samples/forged-bounce.eml" "" alice@example.com
 e2e_wait_idle 60
 echo
 
@@ -95,9 +123,16 @@ echo
 echo "== the same decision without Postfix: --inspect on the opaque-signed message for carol"
 "$SJM_BIN" -c "$samples/demo.conf" --inspect "$corpus/alice.sig.SHA256.opaque.eml" \
     --from alice@example.com --rcpt carol@legacy.example.com --output /dev/null 2>&1 | sed 's/^/    /'
+echo
+echo "== the bounces: the genuine one is skipped, the forged one journaled (and says why)"
+grep -E ': [0-9A-F]+: from=<> ' "$(e2e_filter_log)" | sed 's/^smime-journal-milter: /    /; s/ time=.*//'
+echo
+echo "== stopping the filter; its durable journal statistics (smime-journal-milter --stats)"
+e2e_stop_filter
+"$SJM_BIN" -c "$samples/demo.conf" --stats | sed 's/^/    /'
 rm -rf "$samples"
 echo
-echo "== stopping Postfix and the filter"
+echo "== stopping Postfix"
 if [ "$refused" -gt 0 ]; then
     echo "run-demo.sh: $refused sample(s) refused; every one should have been accepted" >&2
     exit 1

@@ -74,6 +74,7 @@ typedef struct sjm_config {
     gboolean journal_enabled;
     sjm_journal_mode journal_mode;
     char *journal_recipient;    /* "" when only sites are used */
+    char *report_sender;        /* alternate journal mailbox: envelope sender of reports; "" = null sender */
     GPtrArray *sites;           /* of sjm_site* */
     sjm_journal_scope journal_scope;
     char **local_domains;       /* lower case; "*.dom" for subdomains */
@@ -94,6 +95,9 @@ typedef struct sjm_config {
     char *store_path;           /* "" = the journal store is not on this host */
     guint store_warn_days;      /* warn when free space covers fewer days */
     GBytes *mark_key;           /* not a row: read from mark_key_file by a rule; NULL = none */
+
+    /* [metrics] */
+    char *metrics_listen;       /* "" = no Prometheus listener; else inet:PORT@HOST */
 } sjm_config;
 
 /* What a key's text is and which C type its field has. */
@@ -142,6 +146,10 @@ const char *sjm_config_default_path(void);
  * ERRORS (a GPtrArray of char*, g_free'd by the caller's free function).
  */
 sjm_config *sjm_config_load(const char *path, GPtrArray *errors);
+
+/* The same for TEXT, the contents of PATH read by someone else (-n reads
+ * the file as root, then checks the files it names as the filter's user). */
+sjm_config *sjm_config_load_text(const char *path, const char *text, GPtrArray *errors);
 
 /* A configuration with every default, as if loaded from an empty file
  * but unchecked: journaling is enabled with no journal mailbox, which

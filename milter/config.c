@@ -305,6 +305,13 @@ sjm_config *sjm_config_load(const char *path, GPtrArray *errors)
     return c;
 }
 
+/* TEXT as if read from PATH: -n reads the file as root and checks the
+ * files it names as the filter's user. */
+sjm_config *sjm_config_load_text(const char *path, const char *text, GPtrArray *errors)
+{
+    return load_text(path, text, errors, TRUE);
+}
+
 /* The defaults fail journal_needs_mailbox (there is no default mailbox);
  * the caller fills in what it needs. */
 sjm_config *sjm_config_new_default(void)

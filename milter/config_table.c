@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "config_int.h"
+#include "metrics.h"
 #include "reinject.h"
 #include "verify.h"
 
@@ -103,6 +104,8 @@ const sjm_config_key sjm_config_keys[] = {
     /* No default mailbox: a compiled-in one would journal into the void. */
     ADDRESS("journal", "recipient", "", journal_recipient,
             "organisation-wide journal mailbox; required unless sites is set or enabled = false"),
+    ADDRESS("journal", "report_sender", "", report_sender,
+            "alternate journal mailbox: envelope sender of journal reports, told when one fails"),
     SITES("journal", "sites", "", sites,
           "per-site journal mailboxes: \"corp.example=j-corp@archive.example; ...\""),
     ENUM("journal", "scope", "global", journal_scope, SCOPE,
@@ -139,6 +142,9 @@ const sjm_config_key sjm_config_keys[] = {
          "a path on the journal store, when on this host: daily free-space check"),
     UINT("journal", "store_warn_days", "30", store_warn_days, 0, 36500,
          "warn when the store's free space covers fewer days of growth (0: never)"),
+
+    STRING("metrics", "listen", "", metrics_listen,
+           "Prometheus listener: inet:PORT@HOST or inet6:PORT@HOST (empty: none)"),
     {NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0},
 };
 
@@ -256,6 +262,19 @@ static void journal_mailbox_not_reserved(sjm_loader *ld, sjm_config *c)
         warn_if_reserved(ld, "sites", ((sjm_site *)g_ptr_array_index(c->sites, i))->mailbox);
 }
 
+/* A report is a message of its own: with the null sender and NOTIFY=NEVER
+ * an archive that refuses it, or a queue lifetime that runs out, tells
+ * nobody.  Allowed (it is how reports went before the key existed), but
+ * said. */
+static void report_sender_named(sjm_loader *ld, sjm_config *c)
+{
+    if (c->journal_enabled && c->journal_mode == SJM_JOURNAL_MODE_REPORT && *c->report_sender == '\0')
+        sjm_key_warning(ld, "journal", "mode",
+                        "mode = report without report_sender: a journal report the archive refuses "
+                        "or that expires in the queue is lost without a notice; set report_sender "
+                        "to an alternate journal mailbox");
+}
+
 static void scope_needs_local_domains(sjm_loader *ld, sjm_config *c)
 {
     if (c->journal_scope != SJM_SCOPE_GLOBAL && c->local_domains[0] == NULL)
@@ -301,6 +320,15 @@ static void mark_key_load(sjm_loader *ld, sjm_config *c)
     g_free(key);
 }
 
+static void metrics_listen_spec(sjm_loader *ld, sjm_config *c)
+{
+    char *why = NULL;
+    if (*c->metrics_listen && !sjm_metrics_parse_listen(c->metrics_listen, NULL, NULL, NULL, &why)) {
+        sjm_key_problem(ld, "metrics", "listen", "%s", why);
+        g_free(why);
+    }
+}
+
 const sjm_config_rule sjm_config_rules[] = {
     {"mark_key_load", mark_key_load},
     {"authserv_id_host_name", authserv_id_host_name},
@@ -310,5 +338,7 @@ const sjm_config_rule sjm_config_rules[] = {
     {"journal_needs_mailbox", journal_needs_mailbox},
     {"journal_mailbox_not_reserved", journal_mailbox_not_reserved},
     {"scope_needs_local_domains", scope_needs_local_domains},
+    {"report_sender_named", report_sender_named},
+    {"metrics_listen_spec", metrics_listen_spec},
     {NULL, NULL},
 };

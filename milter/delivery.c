@@ -107,10 +107,15 @@ void sjm_delivery_plan(const sjm_config *cfg, const sjm_txn *txn, sjm_plan *p)
     if (journal && (report || journal_original)) {
         /* These recipients now get a message of their own. */
         g_ptr_array_set_size(p->rcpt_adds, 0);
-        /* A report must never bounce: a bounce would tell the sender
-         * about the journal, and there is no one to read it. */
+        /* The original's sender must never learn of the journal: the
+         * original re-injected in bcc mode keeps NOTIFY=NEVER.  A report
+         * is the filter's own message: from the alternate journal
+         * mailbox, when named, which is told when a report fails or is
+         * delayed; without one, the null sender and no notice. */
+        gboolean alternate = report && *cfg->report_sender != '\0';
         sjm_extra_message *m = sjm_extra_new(report ? SJM_EXTRA_REPORT : SJM_EXTRA_JOURNAL_ORIGINAL,
-                                             report ? "" : txn->sender, "NOTIFY=NEVER");
+                                             report ? cfg->report_sender : txn->sender,
+                                             alternate ? "NOTIFY=FAILURE,DELAY" : "NOTIFY=NEVER");
         for (guint i = 0; i < p->journal.mailboxes->len; i++)
             g_ptr_array_add(m->rcpts, g_strdup(g_ptr_array_index(p->journal.mailboxes, i)));
         char *error = NULL;

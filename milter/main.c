@@ -8,6 +8,12 @@
  * the main thread waits for signals itself and runs libmilter in a
  * second thread.  Linux gives a process-directed signal to the main
  * thread first when it is waiting for it, so libmilter never sees one.
+ *
+ * Under systemd the unit is Type=notify: READY=1 goes out only once the
+ * socket is open, the configuration loaded and privileges dropped, so
+ * "systemctl start" fails when the filter cannot run instead of
+ * reporting success for a process about to exit (sd_notify(3); outside
+ * systemd, NOTIFY_SOCKET is unset and the calls do nothing).
  */
 #include "autoconfig.h"
 #include <errno.h>
@@ -20,15 +26,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 #include <gmime/gmime.h>
+#include <systemd/sd-daemon.h>
 #include "config.h"
 #include "fdguard.h"
 #include "inspect.h"
 #include "mta_file.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "milter.h"
 #include "reinject.h"
 #include "smime.h"
@@ -196,7 +206,10 @@ static gboolean open_socket_and_drop(const sjm_config *cfg)
             sjm_log(LOG_ERR, "cannot chown %s: %s", path, g_strerror(errno));
             goto out;
         }
-        if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+        /* The user's own supplementary groups, as systemd's User= gives
+         * them: a group such as ssl-cert is how a service user is let
+         * read a key, and -n checks files with the same groups. */
+        if (initgroups(name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
             sjm_log(LOG_ERR, "cannot change to user %s: %s", cfg->user, g_strerror(errno));
             goto out;
         }
@@ -210,6 +223,127 @@ out:
     g_free(name);
     g_free(path);
     return ok;
+}
+
+/*
+ * -n.  Loading reads files (mark key, trust anchors, CRLs); a file root
+ * can read and the filter's user cannot would pass a check run as root
+ * and stop the filter at start.  So when root checks a configuration
+ * that names a user, a child takes that user's identity (as the daemon
+ * and systemd's User= do) and loads the same text again, reading the
+ * files it names as that user; its verdict is the answer, and the OK
+ * line says whose access was checked.  The configuration file itself is
+ * read by root (a copy under test may live where only root can look);
+ * the OK line notes when the user could not read it (no reload then).
+ */
+static int check_config(const run_opts *o)
+{
+    sjm_config *cfg = load_config(o->config_path, o, TRUE, TRUE);
+    if (!cfg)
+        return EX_CONFIG;
+    char *user = g_strdup(cfg->user);
+    sjm_config_unref(cfg);
+
+    if (geteuid() != 0 || *user == '\0') {
+        struct passwd *me = getpwuid(geteuid());
+        printf("%s: configuration OK (files read as %s%s)\n", o->config_path,
+               me ? me->pw_name : "this user",
+               geteuid() == 0 ? ", and the filter will stay root: [milter] user is empty" : "");
+        g_free(user);
+        return 0;
+    }
+    uid_t uid;
+    gid_t gid;
+    char *name = NULL;
+    char **parts = g_strsplit(user, ":", 2);
+    gboolean known = getpwnam(parts[0]) != NULL && (!parts[1] || getgrnam(parts[1]) != NULL);
+    g_strfreev(parts);
+    /* A build host or a test bed may not have the package's user; the
+     * check is still worth having, but it must not pass for more than it is. */
+    if (!known || !resolve_user(user, &uid, &gid, &name)) {
+        printf("%s: configuration OK (files read as root only: user \"%s\" does not exist "
+               "here, and a filter started as root would refuse to run without it)\n",
+               o->config_path, user);
+        g_free(user);
+        return 0;
+    }
+    char *text = NULL;
+    if (!g_file_get_contents(o->config_path, &text, NULL, NULL)) {
+        g_free(user);
+        g_free(name);
+        return EX_CONFIG;   /* load_config read it a moment ago */
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "smime-journal-milter: fork: %s\n", g_strerror(errno));
+        g_free(text);
+        g_free(user);
+        g_free(name);
+        return EX_OSERR;
+    }
+    if (pid == 0) {
+        if (initgroups(name, gid) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+            fprintf(stderr, "smime-journal-milter: cannot become %s to check the files: %s\n",
+                    user, g_strerror(errno));
+            _exit(EX_OSERR);
+        }
+        GPtrArray *errors = g_ptr_array_new_with_free_func(g_free);
+        sjm_config *as_user = sjm_config_load_text(o->config_path, text, errors);
+        for (guint i = 0; i < errors->len; i++)
+            fprintf(stderr, "%s\n", (char *)g_ptr_array_index(errors, i));
+        if (!as_user) {
+            fprintf(stderr, "%s: the files above are readable by root but not by user %s, "
+                            "whom the filter runs as: it would not start\n", o->config_path, name);
+            _exit(EX_CONFIG);
+        }
+        sjm_config_unref(as_user);
+        gboolean readable = access(o->config_path, R_OK) == 0;
+        printf("%s: configuration OK (files read as user %s, whom the filter runs as%s)\n",
+               o->config_path, name,
+               readable ? "" : "; it cannot read this file itself, so it could not reload it");
+        fflush(stdout);
+        _exit(0);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    g_free(text);
+    g_free(user);
+    g_free(name);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : EX_SOFTWARE;
+}
+
+/*
+ * --stats needs two paths, not the whole configuration: loading it would
+ * read the mark key and trust files, which an operator who may read the
+ * counters need not be able to read.  Unknown keys and bad values are
+ * -n's business.
+ */
+static int print_stats(const char *path)
+{
+    GKeyFile *kf = g_key_file_new();
+    GError *err = NULL;
+    const char *keys[] = {"stats_dir", "store_path"};
+    char *val[2] = {NULL, NULL};
+
+    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
+        fprintf(stderr, "%s: %s\n", path, err->message);
+        g_error_free(err);
+        g_key_file_free(kf);
+        return EX_CONFIG;
+    }
+    for (int i = 0; i < 2; i++) {
+        val[i] = g_key_file_get_string(kf, "journal", keys[i], NULL);
+        if (!val[i])
+            val[i] = g_strdup(sjm_config_find_key("journal", keys[i])->default_value);
+        g_strstrip(val[i]);
+    }
+    int rc = sjm_stats_print(val[0], val[1], stdout);
+    g_free(val[0]);
+    g_free(val[1]);
+    g_key_file_free(kf);
+    return rc == 0 ? 0 : EX_NOINPUT;
 }
 
 static int milter_rc = MI_SUCCESS;
@@ -259,9 +393,38 @@ static int run_daemon(const run_opts *o)
      * sockets: the default soft limit (1024 under systemd) is the first
      * thing a busy Postfix would hit. */
     rlim_t fd_was, fd_limit = sjm_fdguard_raise_limit(&fd_was);
+    /* Bound as root like the milter socket, served only after the drop. */
+    int metrics_fd = -1;
+    if (*cfg->metrics_listen) {
+        char *why = NULL;
+        metrics_fd = sjm_metrics_http_bind(cfg->metrics_listen, &why);
+        if (metrics_fd < 0) {
+            sjm_log(LOG_ERR, "[metrics] listen: %s", why);
+            g_free(why);
+            sjm_config_unref(cfg);
+            return EX_UNAVAILABLE;
+        }
+    }
     if (!open_socket_and_drop(cfg)) {
         sjm_config_unref(cfg);
         return EX_UNAVAILABLE;
+    }
+    if (metrics_fd >= 0) {
+        unsigned int maj = 0, min = 0, pl = 0;
+        smfi_version(&maj, &min, &pl);
+        char *libs = g_strdup_printf("libmilter %u.%u.%u, GMime %u.%u.%u, %s", maj, min, pl,
+                                     gmime_major_version, gmime_minor_version, gmime_micro_version,
+                                     OpenSSL_version(OPENSSL_VERSION));
+        sjm_metrics_set_build_info(PACKAGE_VERSION, libs);
+        g_free(libs);
+        char *why = NULL;
+        if (!sjm_metrics_http_start(metrics_fd, &why)) {
+            sjm_log(LOG_ERR, "[metrics] listen %s: %s", cfg->metrics_listen, why);
+            g_free(why);
+            sjm_config_unref(cfg);
+            return EX_UNAVAILABLE;
+        }
+        sjm_log(LOG_INFO, "serving Prometheus metrics on %s at /metrics", cfg->metrics_listen);
     }
     sjm_milter_set_config(cfg);
     /* After giving up root: the counters are written as the filter's user. */
@@ -273,30 +436,37 @@ static int run_daemon(const run_opts *o)
     sjm_log(LOG_INFO, "starting: version %s, config %s, socket %s, descriptor limit %lu%s",
             PACKAGE_VERSION, o->config_path, cfg->socket, (unsigned long)fd_limit,
             fd_limit != fd_was ? " (raised to the hard limit)" : "");
+    sd_notifyf(0, "READY=1\nSTATUS=filtering on %s\nMAINPID=%lu", cfg->socket,
+               (unsigned long)getpid());
 
     for (;;) {
         if (sigwait(&set, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
+            sd_notify(0, "RELOADING=1");
             sjm_config *fresh = load_config(o->config_path, o, FALSE, TRUE);
             if (!fresh) {
                 sjm_log(LOG_ERR, "reload of %s failed; keeping the running configuration",
                         o->config_path);
+                sd_notifyf(0, "READY=1\nSTATUS=reload failed, running the previous configuration");
                 continue;
             }
             sjm_config *running = sjm_milter_get_config();
-            if (strcmp(fresh->socket, running->socket) != 0 || strcmp(fresh->user, running->user) != 0)
-                sjm_log(LOG_WARNING, "socket and user changes take effect only at restart");
+            if (strcmp(fresh->socket, running->socket) != 0 || strcmp(fresh->user, running->user) != 0 ||
+                strcmp(fresh->metrics_listen, running->metrics_listen) != 0)
+                sjm_log(LOG_WARNING, "socket, user and [metrics] listen changes take effect only at restart");
             sjm_config_unref(running);
             sjm_milter_set_config(fresh);
             sjm_stats_flush();
             sjm_log(LOG_INFO, "reloaded configuration from %s", o->config_path);
+            sd_notify(0, "READY=1\nSTATUS=filtering, configuration reloaded");
             continue;
         }
         milter_ended = (sig == SIGUSR2);
         break;
     }
 
+    sd_notify(0, "STOPPING=1");
     if (!milter_ended) {
         sjm_log(LOG_INFO, "stopping on signal %d; letting open transactions finish", sig);
         sjm_milter_drain();
@@ -312,6 +482,7 @@ static int run_daemon(const run_opts *o)
     /* Idle re-injection connections end with a QUIT, not a reset the
      * listener would log as a lost connection. */
     sjm_reinject_pool_drain();
+    sjm_metrics_http_stop();
     sjm_stats_stop();
     sjm_log(LOG_INFO, "stopped");
     sjm_milter_set_config(NULL);
@@ -386,23 +557,16 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
 
-    if (stats) {
+    if (stats)
+        return print_stats(o.config_path);
+
+    if (check_only)
+        return check_config(&o);
+    if (print_config) {
         sjm_config *cfg = load_config(o.config_path, &o, TRUE, FALSE);
         if (!cfg)
             return EX_CONFIG;
-        rc = sjm_stats_print(cfg->stats_dir, cfg->store_path, stdout);
-        sjm_config_unref(cfg);
-        return rc == 0 ? 0 : EX_NOINPUT;
-    }
-
-    if (check_only || print_config) {
-        sjm_config *cfg = load_config(o.config_path, &o, TRUE, check_only);
-        if (!cfg)
-            return EX_CONFIG;
-        if (print_config)
-            sjm_config_print(cfg, stdout);
-        else
-            printf("%s: configuration OK\n", o.config_path);
+        sjm_config_print(cfg, stdout);
         sjm_config_unref(cfg);
         return 0;
     }

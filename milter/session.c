@@ -16,6 +16,7 @@
 #include "delivery.h"
 #include "journal.h"
 #include "log.h"
+#include "metrics.h"
 #include "mta_file.h"
 #include "stats.h"
 #include "summary.h"
@@ -247,7 +248,7 @@ static void reinject(sjm_session *s, sjm_plan *p)
 
 void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outcome *out)
 {
-    gint64 elapsed;
+    gint64 elapsed, eom_start = g_get_monotonic_time();
 
     memset(out, 0, sizeof *out);
     if (s->plan == NULL)
@@ -277,7 +278,9 @@ void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outc
         out->reply_xcode = g_strdup(xcode);
         out->reply_text = g_strdup(text);
     }
-    sjm_stats_record_plan(s->txn, p, MAX(s->body_seen, s->txn->body ? sjm_spool_size(s->txn->body) : 0));
+    guint64 size = MAX(s->body_seen, s->txn->body ? sjm_spool_size(s->txn->body) : 0);
+    sjm_stats_record_plan(s->txn, p, size);
+    sjm_metrics_record_plan(s->cfg, s->txn, p, size, g_get_monotonic_time() - eom_start);
     elapsed = g_get_monotonic_time() - s->txn->start_us;
     out->summary = sjm_summary_line(s->txn, p, elapsed, FALSE);
     out->log_line = sjm_summary_line(s->txn, p, elapsed, TRUE);

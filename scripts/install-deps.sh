@@ -14,6 +14,7 @@ packages=(
     # build
     build-essential autoconf automake pkg-config
     libmilter-dev libgmime-3.0-dev libglib2.0-dev libssl-dev check
+    libsystemd-dev libmicrohttpd-dev
     # end-to-end tests and tools they call
     postfix python3 python3-dkim openssl valgrind miltertest util-linux procps time bc
     sendmail-cf m4 man-db
@@ -25,6 +26,10 @@ packages=(
     zlib1g-dev libcurl4-openssl-dev
     # packaging and operations tests
     dpkg-dev debhelper fakeroot systemd groff-base rpm
+    # a real systemd as PID 1 for the package (debootstrapped Debian in systemd-nspawn)
+    debootstrap systemd-container
+    # the metrics test scrapes with a real Prometheus and lints with promtool
+    prometheus curl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -24,9 +24,12 @@ else
     bad "shipped config without a mailbox: status $status: $out"
 fi
 openssl rand -hex 32 >"$tmp/mark.key"
+# -n checks the key as the user the filter runs as: readable by it.
+chmod 755 "$tmp"
+chmod 644 "$tmp/mark.key"
 sed "s/^#recipient =.*/recipient = journal@archive.corp.de/; s|^mark_key_file = .*|mark_key_file = $tmp/mark.key|" \
     "$shipped" >"$tmp/shipped-set.conf"
-if out=$("$SJM_BIN" -n -c "$tmp/shipped-set.conf" 2>&1) && [ "$out" = "$tmp/shipped-set.conf: configuration OK" ]; then
+if out=$("$SJM_BIN" -n -c "$tmp/shipped-set.conf" 2>&1) && [ "${out%% (*}" = "$tmp/shipped-set.conf: configuration OK" ]; then
     ok "shipped file passes -n, without warnings, once its recipient line is set and its key exists"
 else
     bad "shipped file with a mailbox: $out"
@@ -101,6 +104,35 @@ else
     bad "[verify] enabled = true refused: $out"
 fi
 rm -f "$on"
+
+# -n as root checks the files a configuration names as the user the filter
+# runs as: a mark key only root can read fails, naming that user.
+if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
+    keydir=$(mktemp -d)
+    chmod 755 "$keydir"
+    head -c 48 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$keydir/key"
+    chmod 600 "$keydir/key"
+    printf '[milter]\nuser = nobody\n[journal]\nrecipient = journal@archive.corp.de\nmark_key_file = %s/key\n' \
+        "$keydir" >"$keydir/as-user.conf"
+    out=$("$SJM_BIN" -n -c "$keydir/as-user.conf" 2>&1)
+    status=$?
+    if [ "$status" -eq 78 ] && printf '%s\n' "$out" | grep -q "mark_key_file.*Permission denied" \
+        && printf '%s\n' "$out" | grep -q "readable by root but not by user nobody"; then
+        ok "-n as root fails on a key only root can read: the filter's user (nobody) cannot"
+    else
+        bad "-n as root with a 0600 key and user = nobody: status $status: $out"
+    fi
+    chmod 644 "$keydir/key"
+    out=$("$SJM_BIN" -n -c "$keydir/as-user.conf" 2>&1)
+    if [ "$out" = "$keydir/as-user.conf: configuration OK (files read as user nobody, whom the filter runs as)" ]; then
+        ok "-n says whose access it checked once the key is readable"
+    else
+        bad "-n with a readable key: $out"
+    fi
+    rm -rf "$keydir"
+else
+    echo "SKIP (loudly): not root or no user nobody: -n's check as the filter's user was NOT tested here"
+fi
 
 for f in "$bad"/*.conf; do
     name=$(basename "$f")

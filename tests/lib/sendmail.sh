@@ -121,8 +121,8 @@ sm_take_slot() {
 # through DNS and hands every address to mdeliver.
 sm_write_config() {
     local d=$E2E_DIR snippet=$abs_top_srcdir/etc/sendmail.mc.snippet
-    mkdir -p "$d/etc" "$d/queue" "$d/mail" "$d/log"
-    chmod 700 "$d/queue"
+    mkdir -p "$d/etc" "$d/queue/journal" "$d/mail" "$d/log"
+    chmod 700 "$d/queue" "$d/queue/journal"
     chown nobody:nogroup "$d/mail"
     install -m 755 "$E2E_LIB/maildir_deliver.py" "$d/etc/maildir_deliver.py"
     printf 'hosts files\naliases files\n' >"$d/etc/service.switch"
@@ -152,10 +152,14 @@ define(\`confCONNECTION_RATE_THROTTLE', \`0')dnl
 FEATURE(\`no_default_msa')dnl
 FEATURE(\`nocanonify')dnl
 FEATURE(\`accept_unresolvable_domains')dnl
+dnl An optional access map of the instance: the snippet's queue group reads it.
+FEATURE(\`access_db', \`hash -o -T<TMPF> $d/etc/access')dnl
 DAEMON_OPTIONS(\`Port=$E2E_PORT, Addr=127.0.0.1, Name=MTA')dnl
 MC
-        # The shipped filter definition, pointed at this instance's socket.
+        # The shipped filter definition, pointed at this instance's socket
+        # (and its journal queue group at this instance's queue).
         sed -e "s|S=local:[^,]*,|S=local:$d/milter/milter.sock,|" \
+            -e "s|P=/var/spool/mqueue/journal|P=$d/queue/journal|" \
             -e "s|Port=10026, Addr=127.0.0.1|Port=$E2E_REINJECT_PORT, Addr=127.0.0.1|" "$snippet"
         [ -n "$SM_EXTRA_MC" ] && printf '%b\n' "$SM_EXTRA_MC"
         cat <<MC

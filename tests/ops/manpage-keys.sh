@@ -159,6 +159,9 @@ else
 fi
 # It names the mark key the packages create at install; here, one of ours.
 openssl rand -hex 32 >"$tmp/mark.key"
+# -n checks the key as the user the filter runs as: readable by it.
+chmod 755 "$tmp"
+chmod 644 "$tmp/mark.key"
 sed "s/^#recipient =.*/recipient = journal@archive.corp.de/; s|^mark_key_file = .*|mark_key_file = $tmp/mark.key|" \
     "$shipped" >"$tmp/set.conf"
 if "$bin" -c "$tmp/set.conf" -n >"$tmp/n.out" 2>&1; then

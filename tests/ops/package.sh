@@ -115,10 +115,15 @@ fi
 contents=$(dpkg-deb -c "$deb")
 for f in ./usr/sbin/$PKG ./etc/$PKG.conf ./lib/systemd/system/$PKG.service \
     ./usr/share/man/man8/$PKG.8.gz ./usr/share/man/man5/$PKG.conf.5.gz \
-    ./usr/share/doc/$PKG/README.Debian ./usr/share/doc/$PKG/examples/postfix-main.cf.snippet \
-    ./usr/share/doc/$PKG/examples/sendmail.mc.snippet; do
+    ./usr/share/doc/$PKG/examples/postfix-main.cf.snippet \
+    ./usr/share/doc/$PKG/examples/sendmail.mc.snippet \
+    ./usr/share/doc/$PKG/examples/postfix-journal-transport.main.cf.snippet \
+    ./usr/share/doc/$PKG/examples/postfix-journal-transport.master.cf.snippet \
+    ./usr/share/doc/$PKG/examples/grafana-dashboard.json; do
     check "the .deb contains ${f#.}" grep -q " $f\$" <<<"$contents"
 done
+# dh_compress gzips documentation larger than 4 kB.
+check "the .deb contains README.Debian" grep -qE " ./usr/share/doc/$PKG/README.Debian(.gz)?\$" <<<"$contents"
 
 # ---------------------------------------------------------------- install
 # Postfix's own group membership is the postinst's to add: start without it.
@@ -154,9 +159,19 @@ check "$PKG -n fails on the installed configuration (no journal mailbox yet)" \
     bash -c "! /usr/sbin/$PKG -n 2>&1 | grep -q 'configuration OK' && /usr/sbin/$PKG -n 2>&1 | grep -q 'key recipient in \[journal\]'"
 check "postinst told the administrator to set the journal mailbox" \
     grep -q "names no journal mailbox" "$work/install.log"
+readme_debian=$(ls /usr/share/doc/$PKG/README.Debian /usr/share/doc/$PKG/README.Debian.gz 2>/dev/null | head -1)
 check "README.Debian says to set the journal mailbox" \
-    grep -q "set the journal mailbox" /usr/share/doc/$PKG/README.Debian
+    zgrep -q "set the journal mailbox" "${readme_debian:-/nonexistent}"
+check "README.Debian tells the administrator to remove the milter lines from main.cf" \
+    zgrep -q "take the milter lines out of" "${readme_debian:-/nonexistent}"
 sed -i 's/^#recipient =.*/recipient = journal@archive.example.com/' /etc/$PKG.conf
+check "postinst created the journal mark key the configuration names" \
+    bash -c "grep -q '^mark_key_file = /etc/$PKG/mark.key\$' /etc/$PKG.conf && test -s /etc/$PKG/mark.key"
+check "the mark key is 32 random bytes (64 hex digits)" \
+    bash -c "tr -d '\n' </etc/$PKG/mark.key | grep -qE '^[0-9a-f]{64}\$'"
+check "the mark key is root:$PKG 0640, its directory 0750" \
+    bash -c "[ \"\$(stat -c '%U:%G %a' /etc/$PKG/mark.key)\" = 'root:$PKG 640' ] && [ \"\$(stat -c '%a' /etc/$PKG)\" = 750 ]"
+check "postinst said it created the key" grep -q 'created the journal mark key' "$work/install.log"
 check "$PKG -n passes once [journal] recipient is set" /usr/sbin/$PKG -n
 check "$PKG -V runs" bash -c "/usr/sbin/$PKG -V | grep -q '^$PKG '"
 
@@ -237,6 +252,19 @@ else
 fi
 check "the binary is gone" test ! -e /usr/sbin/$PKG
 check "the configuration is gone" test ! -e /etc/$PKG.conf
+check "the journal mark key is gone, and purge said so" \
+    bash -c "test ! -e /etc/$PKG/mark.key && grep -q 'removed the journal mark key' '$purge_log'"
 check "the socket directory is gone" test ! -e "$(dirname "$SOCK")"
+
+# --------------------------------------------------- under systemd as PID 1
+# The same package in a booted Debian 12 (systemd-nspawn): install,
+# start, restart, enable --now, reload and purge as an administrator
+# would.  Its cases are counted in its own summary line.
+echo "# tests/ops/systemd.sh $(basename "$deb")"
+if "$srcdir/tests/ops/systemd.sh" "$deb"; then
+    ok "the package under systemd as PID 1 (tests/ops/systemd.sh)"
+else
+    bad "the package under systemd as PID 1 (tests/ops/systemd.sh, cases above)"
+fi
 
 [ "$failed" -eq 0 ]

@@ -117,6 +117,35 @@ if command -v postconf >/dev/null; then
     else
         fail "postconf warns about the master.cf snippet: $(echo "$warnings" | head -3)"
     fi
+    # The journal transport: main.cf and master.cf snippets together.
+    mkdir "$tmp/pfj"
+    cat "$pf" "$srcdir/etc/postfix-journal-transport.main.cf.snippet" >"$tmp/pfj/main.cf"
+    cat "$srcdir/etc/postfix-master.cf.snippet" "$srcdir/etc/postfix-journal-transport.master.cf.snippet" \
+        >"$tmp/pfj/master.cf"
+    warnings=$( (postconf -c "$tmp/pfj" -n; postconf -c "$tmp/pfj" -M) 2>&1 >/dev/null)
+    if [ -z "$warnings" ]; then
+        ok "postconf reads the journal transport snippets without warnings (its parameters are in use)"
+    else
+        fail "postconf warns about the journal transport snippets: $(echo "$warnings" | head -3)"
+    fi
+    jmap=$(postconf -c "$tmp/pfj" -xh transport_maps)
+    if [ "$(postmap -q journal@archive.example.com "$jmap" 2>/dev/null)" = "journal:" ]; then
+        ok "transport_maps routes the journal mailbox to the journal transport"
+    else
+        fail "transport_maps ($jmap) does not route journal@archive.example.com to journal:"
+    fi
+    jline=$(postconf -c "$tmp/pfj" -M journal/unix 2>/dev/null)
+    if [ "$(echo "$jline" | awk '{ print $7, $8 }')" = "4 smtp" ]; then
+        ok "master.cf has the journal transport: an smtp client with its own process limit (4)"
+    else
+        fail "no journal/unix smtp service with maxproc 4: $jline"
+    fi
+    if [ "$(postconf -c "$tmp/pfj" -h journal_destination_concurrency_limit)" = 2 ] \
+        && [ "$(postconf -c "$tmp/pfj" -h default_destination_concurrency_limit)" -gt 2 ]; then
+        ok "the journal transport has its own, lower, concurrency limit"
+    else
+        fail "journal_destination_concurrency_limit is not 2 below the default"
+    fi
 else
     skip "postconf is not installed (apt-get install postfix); the Postfix snippet was NOT checked"
 fi
@@ -167,6 +196,16 @@ MC
         *"S=$default_socket,"*) ok "S= is the program's default socket ($default_socket)" ;;
         *) fail "S= is not the program's default socket $default_socket" ;;
     esac
+    qline=$(grep '^Qjournal,' "$tmp/test.cf")
+    case "$qline" in
+        *"P=/var/spool/mqueue/journal"*"N=10"*) ok "the snippet defines the journal queue group: $qline" ;;
+        *) fail "no Qjournal queue group with its own directory and nice value: $qline" ;;
+    esac
+    if grep -q '^Squeuegroup' "$tmp/test.cf" && grep -qi '<! qgrp>' "$tmp/test.cf"; then
+        ok "FEATURE(queuegroup) picks queue groups from the access map (QGRP:)"
+    else
+        fail "the queuegroup ruleset reading QGRP: entries is missing"
+    fi
     if grep -q '^O Milter.macros.envfrom=i,' "$tmp/test.cf"; then
         ok "Sendmail sends the queue id {i} at MAIL FROM"
     else

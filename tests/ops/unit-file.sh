@@ -87,6 +87,9 @@ fi
 # (The shipped file names no journal mailbox: an administrator sets one.)
 # (with a key of ours where the packages create one at install)
 openssl rand -hex 32 >"$tmp/mark.key"
+# -n checks the key as the user the filter runs as: readable by it.
+chmod 755 "$tmp"
+chmod 644 "$tmp/mark.key"
 sed "s/^#recipient =.*/recipient = journal@archive.corp.de/; s|^mark_key_file = .*|mark_key_file = $tmp/mark.key|" \
     "$srcdir/etc/smime-journal-milter.conf" >"$tmp/set.conf"
 if "$bin" -c "$tmp/set.conf" -n >/dev/null 2>&1; then
