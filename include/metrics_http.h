@@ -8,9 +8,9 @@
 
 #include <glib.h>
 
-/* Bind and listen on SPEC (inet:PORT@HOST) before giving up root, so a
+/* Bind and listen on LISTEN (inet:PORT@HOST) before giving up root, so a
  * port below 1024 works; returns the socket, or -1 with *WHY (g_free). */
-int sjm_metrics_http_bind(const char *spec, char **why);
+int sjm_metrics_http_bind(const char *listen, char **why);
 
 /* Serve on FD (from sjm_metrics_http_bind) from now on; FALSE with *WHY. */
 gboolean sjm_metrics_http_start(int fd, char **why);
