@@ -3,6 +3,13 @@
  * policy and the journaling rules.  Patterns are case-insensitive shell
  * globs over the whole address; domains in "local_domains" and "sites"
  * are exact, or "*.dom" for every subdomain of dom (not dom itself).
+ *
+ * INTERFACE
+ *   sjm_addr_normalize, sjm_addr_domain, sjm_addr_match_any, sjm_domain_match
+ *   and sjm_domain_match_any, pure functions over strings.
+ *
+ * ERROR CONTRACT
+ *   None: an address that does not parse matches nothing.
  */
 #ifndef SJM_ADDRMATCH_H
 #define SJM_ADDRMATCH_H

@@ -8,6 +8,14 @@
  * Property values are RFC 2045 tokens where possible and quoted strings
  * otherwise; long fields are folded with "\n\t" as milter header values
  * are.  Nothing here fails: every input gives a well-formed field.
+ *
+ * INTERFACE
+ *   sjm_authres_smime (one field value), sjm_authres_claims (the
+ *   firewall's test), sjm_authres_apply (the header work of [verify] into
+ *   the plan).
+ *
+ * ERROR CONTRACT
+ *   Nothing fails: every input gives a well-formed field.
  */
 #ifndef SJM_AUTHRES_H
 #define SJM_AUTHRES_H

@@ -15,6 +15,15 @@
  * loaded configuration is immutable and reference counted, so a SIGHUP
  * reload can swap it while transactions that started under the old one
  * finish with it.
+ *
+ * INTERFACE
+ *   sjm_config_load (strict), sjm_config_new_default, sjm_config_ref and
+ *   _unref, and the printers behind --print-config and --print-keys.
+ *
+ * ERROR CONTRACT
+ *   sjm_config_load returns NULL and appends one "FILE:LINE: ..." or
+ *   "FILE: key K in [section]: ..." per problem; warnings stay in
+ *   c->warnings of a loaded configuration.
  */
 #ifndef SJM_CONFIG_H
 #define SJM_CONFIG_H

@@ -2,6 +2,13 @@
  * inspect.h - the --inspect dry run: one message file through the same
  * session layer a live transaction takes, printing the message as it
  * would be delivered and the one-line summary.
+ *
+ * INTERFACE
+ *   sjm_inspect_run, called by main.c for --inspect.
+ *
+ * ERROR CONTRACT
+ *   A non-zero exit only when the tool itself cannot run (unreadable
+ *   file, bad arguments); whatever the policy decided exits 0.
  */
 #ifndef SJM_INSPECT_H
 #define SJM_INSPECT_H

@@ -13,6 +13,15 @@
  * label (null sender, report type, system sender, mark) that was not
  * believed is named in the decision, so the log shows attempted
  * evasions.
+ *
+ * INTERFACE
+ *   See each function below; the rules run through
+ *   sjm_journal_open (end of header) and sjm_journal_finish (end of
+ *   message).
+ *
+ * ERROR CONTRACT
+ *   Nothing fails: what cannot be read or verified earns no skip, and
+ *   the message is journaled.
  */
 #ifndef SJM_JOURNAL_H
 #define SJM_JOURNAL_H

@@ -1,6 +1,13 @@
 /*
  * log.h - syslog (facility mail) logging, copied to stderr in the
  * foreground so an administrator running -f sees what syslog gets.
+ *
+ * INTERFACE
+ *   sjm_log_open, sjm_log (printf-like, with a syslog priority),
+ *   sjm_log_close.
+ *
+ * ERROR CONTRACT
+ *   Logging never fails the caller.
  */
 #ifndef SJM_LOG_H
 #define SJM_LOG_H

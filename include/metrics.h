@@ -14,6 +14,14 @@
  * _total counters); labels carry only small closed sets, never an
  * address.  Every series exists from the start, at 0, so rate() and
  * alerts see a counter before its first event.
+ *
+ * INTERFACE
+ *   See below: enable, record (from the plan: sjm_metrics_record_plan),
+ *   render, parse_listen.
+ *
+ * ERROR CONTRACT
+ *   Recording never fails and never blocks the message path; a bad
+ *   listen spec is named by sjm_metrics_parse_listen.
  */
 #ifndef SJM_METRICS_H
 #define SJM_METRICS_H

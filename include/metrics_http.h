@@ -2,6 +2,14 @@
  * metrics_http.h - the optional Prometheus listener ([metrics] listen):
  * GET /metrics over HTTP/1.1, served by GNU libmicrohttpd in its own
  * thread.  Only the daemon links it.
+ *
+ * INTERFACE
+ *   sjm_metrics_http_bind (as root), _start (after the privilege drop),
+ *   _stop.
+ *
+ * ERROR CONTRACT
+ *   bind returns -1 and start FALSE, each with *why; the filter does
+ *   not start without its configured listener.
  */
 #ifndef SJM_METRICS_HTTP_H
 #define SJM_METRICS_HTTP_H

@@ -1,6 +1,15 @@
 /*
  * milter.h - the libmilter adapter: callbacks that gather a transaction
  * and apply the core's verdict, and the configuration they read.
+ *
+ * INTERFACE
+ *   sjm_milter_desc (the callbacks main.c registers), the configuration
+ *   handover for reloads (sjm_milter_set_config, sjm_milter_get_config)
+ *   and the drain at stop (sjm_milter_drain, _active_transactions).
+ *
+ * ERROR CONTRACT
+ *   libmilter's own failures are logged and end the milter thread; a
+ *   transaction never fails silently (the session decides).
  */
 #ifndef SJM_MILTER_H
 #define SJM_MILTER_H

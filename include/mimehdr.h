@@ -14,7 +14,8 @@
  *    taken on a value a reader could see differently ("when in doubt,
  *    journal").
  *
- * Error contract: nothing here fails but by returning FALSE/NULL on bad
+ * ERROR CONTRACT
+ *   Nothing here fails but by returning FALSE/NULL on bad
  * input; no I/O, no logging.
  */
 #ifndef SJM_MIMEHDR_H

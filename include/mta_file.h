@@ -12,7 +12,7 @@
  *   real MTA.  Original header fields keep their raw bytes, so a message
  *   that is not edited is written back byte for byte.
  *
- * DIAGNOSTICS
+ * ERROR CONTRACT
  *   sjm_mta_file_write() returns FALSE on a write error (errno set).
  */
 #ifndef SJM_MTA_FILE_H

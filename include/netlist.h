@@ -2,6 +2,12 @@
  * netlist.h - lists of IPv4/IPv6 networks in CIDR notation, for
  * trusted_networks.  Parsing reports the first bad entry so the
  * configuration loader can name it.
+ *
+ * INTERFACE
+ *   sjm_netlist_parse, sjm_netlist_contains, sjm_netlist_free.
+ *
+ * ERROR CONTRACT
+ *   sjm_netlist_parse returns NULL and names the first bad entry.
  */
 #ifndef SJM_NETLIST_H
 #define SJM_NETLIST_H

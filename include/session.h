@@ -17,7 +17,7 @@
  *       add a journal recipient, on_error when any other edit fails;
  *     - the one summary line (summary.h).
  *
- * DIAGNOSTICS
+ * ERROR CONTRACT
  *   Nothing here fails the caller: every internal problem becomes a
  *   plan (tempfail or accept, per the configuration) and is named in
  *   the summary.

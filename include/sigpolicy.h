@@ -2,6 +2,13 @@
  * sigpolicy.h - which recipients keep S/MIME signatures, folded into one
  * decision per message ([signatures] action, strip_for, preserve_for,
  * mixed).
+ *
+ * INTERFACE
+ *   sjm_sigpolicy_for_rcpt, sjm_sigpolicy_for_message: pure functions of
+ *   the configuration and the recipients.
+ *
+ * ERROR CONTRACT
+ *   None.
  */
 #ifndef SJM_SIGPOLICY_H
 #define SJM_SIGPOLICY_H

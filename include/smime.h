@@ -4,6 +4,14 @@
  * writes its outcome into the transaction's plan: the signature outcome,
  * the verification results, top-level Content-* header edits and a
  * replacement body (and, for a split, the stripped copy's).
+ *
+ * INTERFACE
+ *   sjm_smime_wants_body at end of header; sjm_smime_process at end of
+ *   message; init and shutdown once per process.
+ *
+ * ERROR CONTRACT
+ *   Bad input sets the outcome malformed and passes the message
+ *   unchanged; only an internal failure (I/O, memory) returns FALSE.
  */
 #ifndef SJM_SMIME_H
 #define SJM_SMIME_H

@@ -2,6 +2,13 @@
  * spool.h - a byte buffer for message bodies that stays in memory up to
  * a threshold and then moves to an unlinked temporary file, so the
  * filter's memory does not grow with message size.
+ *
+ * INTERFACE
+ *   sjm_spool_new, _append, _read, _size, _stream, _free.
+ *
+ * ERROR CONTRACT
+ *   _append returns FALSE with errno set (disk full); nothing else
+ *   fails.
  */
 #ifndef SJM_SPOOL_H
 #define SJM_SPOOL_H

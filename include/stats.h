@@ -17,7 +17,7 @@
  *   Days are UTC calendar days.  "journaled_bytes" is what the journal
  *   stores: the message's size times the journal copies added.
  *
- * DIAGNOSTICS
+ * ERROR CONTRACT
  *   I/O problems are logged (at most once per kind until they clear)
  *   and never reach the message path.  Before sjm_stats_start, and in
  *   --inspect, sjm_stats_record counts nothing.

@@ -33,6 +33,13 @@
  *   reinject_error= reinject=KIND:N,...     extra messages submitted (would-... in --inspect)
  *   error=edit-failed              an edit the MTA refused, on_error = accept
  *   time=MS ms                     time since MAIL FROM, in milliseconds
+ *
+ * INTERFACE
+ *   sjm_summary_line (the whole line) and sjm_summary_fields (the module
+ *   fields alone, for tests).
+ *
+ * ERROR CONTRACT
+ *   None: it formats a finished plan.
  */
 #ifndef SJM_SUMMARY_H
 #define SJM_SUMMARY_H

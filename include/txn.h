@@ -2,6 +2,13 @@
  * txn.h - one SMTP transaction as the core sees it.  The session layer
  * (session.h) fills an sjm_txn for both the milter and --inspect; the
  * core only reads it and writes the transaction's plan (plan.h).
+ *
+ * INTERFACE
+ *   sjm_txn_new and _free, the setters the session calls in protocol
+ *   order, sjm_txn_header and sjm_txn_local_submission.
+ *
+ * ERROR CONTRACT
+ *   None: addresses are normalised as given.
  */
 #ifndef SJM_TXN_H
 #define SJM_TXN_H

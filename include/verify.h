@@ -32,6 +32,14 @@
  *                               CRL for the signer's issuer
  *   temperror  internal         out of memory or another internal failure
  * None of these is an error for the caller: every input yields a result.
+ *
+ * INTERFACE
+ *   sjm_trust_load per configuration load; sjm_verify_detached and
+ *   sjm_verify_opaque per signature.
+ *
+ * ERROR CONTRACT
+ *   sjm_trust_load returns NULL and names each problem by its key;
+ *   verification never fails the caller: every input yields a result.
  */
 #ifndef SJM_VERIFY_H
 #define SJM_VERIFY_H
