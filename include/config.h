@@ -92,6 +92,14 @@ typedef struct sjm_config {
     char *store_path;           /* "" = the journal store is not on this host */
     guint store_warn_days;      /* warn when free space covers fewer days */
     GBytes *mark_key;           /* not a row: read from mark_key_file by a rule; NULL = none */
+
+    /* [ledger] */
+    char *ledger_dir;           /* "" = no ledger */
+    char *ledger_key_file;      /* Ed25519 PEM key that signs checkpoints */
+    char *ledger_origin;        /* "" = HOST/smime-journal-milter */
+    guint ledger_checkpoint_interval;   /* seconds */
+    guint ledger_checkpoint_entries;
+    guint ledger_segment_entries;
 } sjm_config;
 
 /* What a key's text is and which C type its field has. */
