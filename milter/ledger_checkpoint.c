@@ -185,7 +185,8 @@ gboolean sjm_ckpt_verify(const char *note, gsize len, const char *verifier_key,
     memset(cp, 0, sizeof *cp);
     gboolean ok = FALSE;
     char *n = g_strndup(note, len);
-    char **vk = g_strsplit(verifier_key, "+", -1);
+    /* The base64 key may itself hold a '+': only the first two split. */
+    char **vk = g_strsplit(verifier_key, "+", 3);
     guchar *vpub = NULL, *vsig = NULL;
     char **lines = NULL;
     EVP_PKEY *pk = NULL;
