@@ -128,6 +128,11 @@ void sjm_ledger_stop(void);
  */
 gboolean sjm_ledger_record(const sjm_config *cfg, const sjm_txn *txn, const sjm_plan *p);
 
+/* --prove: print the inclusion proof of entry INDEX (when >= 0) or the
+ * consistency proof from OLD entries, in the tree of SIZE entries of DIR.
+ * Returns an exit status. */
+int sjm_ledger_prove(const char *dir, guint64 size, gint64 index, gint64 old);
+
 /* The origin a configuration names (host name based when unset). */
 char *sjm_ledger_origin(const sjm_config *cfg);
 

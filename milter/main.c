@@ -67,7 +67,8 @@ static void usage(FILE *out)
             "       smime-journal-milter [-c FILE] --ledger-verifier-key\n"
             "       smime-journal-milter --audit --ledger DIR [--ledger DIR ...] --verifier-key KEY [...]\n"
             "               [--trusted-checkpoint FILE ...] [--maildir DIR | --eml-dir DIR | --mbox FILE]\n"
-            "               [--json] [--find MESSAGE-ID]\n");
+            "               [--json] [--find MESSAGE-ID]\n"
+            "       smime-journal-milter --prove --ledger DIR --size N (--index I | --old-size M)\n");
 }
 
 static void print_version(void)
@@ -386,7 +387,7 @@ int main(int argc, char **argv)
     enum { OPT_INSPECT = 256, OPT_FROM, OPT_RCPT, OPT_CLIENT, OPT_AUTH, OPT_OUTPUT, OPT_PRINT,
            OPT_REFUSE, OPT_KEYS, OPT_STATS, OPT_VERIFY_TIME, OPT_KEYGEN, OPT_VKEY, OPT_AUDIT,
            OPT_LEDGER, OPT_TRUSTED, OPT_VERIFIER, OPT_MAILDIR, OPT_EMLDIR, OPT_MBOX, OPT_JSON,
-           OPT_FIND };
+           OPT_FIND, OPT_PROVE, OPT_SIZE, OPT_INDEX, OPT_OLD };
     static const struct option longopts[] = {
         {"inspect", required_argument, NULL, OPT_INSPECT},
         {"from", required_argument, NULL, OPT_FROM},
@@ -410,6 +411,10 @@ int main(int argc, char **argv)
         {"mbox", required_argument, NULL, OPT_MBOX},
         {"json", no_argument, NULL, OPT_JSON},
         {"find", required_argument, NULL, OPT_FIND},
+        {"prove", no_argument, NULL, OPT_PROVE},
+        {"size", required_argument, NULL, OPT_SIZE},
+        {"index", required_argument, NULL, OPT_INDEX},
+        {"old-size", required_argument, NULL, OPT_OLD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -419,7 +424,9 @@ int main(int argc, char **argv)
     gint64 verify_time = 0;
     int opt, rc;
     const char *keygen = NULL;
-    gboolean vkey = FALSE, audit = FALSE;
+    gboolean vkey = FALSE, audit = FALSE, prove = FALSE;
+    guint64 prove_size = 0;
+    gint64 prove_index = -1, prove_old = -1;
     sjm_audit_opts ao = {g_ptr_array_new(), g_ptr_array_new(), g_ptr_array_new(), NULL, NULL, NULL,
                          NULL, FALSE};
 
@@ -467,8 +474,33 @@ int main(int argc, char **argv)
         case OPT_MBOX: ao.mbox = optarg; break;
         case OPT_JSON: ao.json = TRUE; break;
         case OPT_FIND: ao.find = optarg; break;
+        case OPT_PROVE: prove = TRUE; break;
+        case OPT_SIZE:
+        case OPT_INDEX:
+        case OPT_OLD: {
+            guint64 v;
+            if (!g_ascii_string_to_unsigned(optarg, 10, 0, G_MAXINT64, &v, NULL)) {
+                fprintf(stderr, "smime-journal-milter: --size/--index/--old-size want a number\n");
+                return EX_USAGE;
+            }
+            if (opt == OPT_SIZE)
+                prove_size = v;
+            else if (opt == OPT_INDEX)
+                prove_index = (gint64)v;
+            else
+                prove_old = (gint64)v;
+            break;
+        }
         default: usage(stderr); return EX_USAGE;
         }
+    }
+    if (prove) {
+        if (ao.ledgers->len != 1 || prove_size == 0 || (prove_index < 0) == (prove_old < 0)) {
+            fprintf(stderr, "smime-journal-milter: --prove needs one --ledger, --size and "
+                            "either --index or --old-size\n");
+            return EX_USAGE;
+        }
+        return sjm_ledger_prove(g_ptr_array_index(ao.ledgers, 0), prove_size, prove_index, prove_old);
     }
     if (keygen || vkey || audit) {
         rc = ledger_command(&o, keygen, vkey, audit ? &ao : NULL);
