@@ -42,6 +42,7 @@ typedef struct audit {
     GPtrArray *found;       /* of jentry*: --find matches, any decision */
     GHashTable *skipped;    /* reason -> count (GUINT_TO_POINTER) */
     guint64 entries, refused;
+    GPtrArray *notes;       /* of disc*: findings that are no discrepancy */
     gboolean ledger_bad, truncated;
     gint64 last_progress;
 } audit;
@@ -355,6 +356,18 @@ static gboolean same_box(const sjm_archived *c, const char *mailbox)
     return c->mailbox == NULL || g_ascii_strcasecmp(c->mailbox, mailbox) == 0;
 }
 
+/* Is the message of J archived for BOX under another entry? */
+static gboolean archived_elsewhere(GPtrArray *l, const jentry *j, const char *box)
+{
+    for (guint k = 0; l && k < l->len; k++) {
+        const sjm_archived *c = g_ptr_array_index(l, k);
+        if (c->used && same_box(c, box) && c->has_digest && j->e->has_digest
+            && memcmp(c->digest, j->e->digest, 32) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 static void match(audit *a, GPtrArray *archive)
 {
     GHashTable *by_id = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
@@ -410,6 +423,21 @@ static void match(audit *a, GPtrArray *archive)
                                         jstr(j->e->time), jstr(j->e->sender), jstr(box),
                                         jstr(j->e->message_id), got, want, jstr(j->ledger), j->index));
                     g_free(got);
+                } else if (archived_elsewhere(l, j, box)) {
+                    /* The filter wrote the entry, but the MTA did not
+                     * complete the transaction (the filter was killed
+                     * before answering, the MTA failed after it): the
+                     * client retried, and the retry's entry has the copy. */
+                    disc *d = g_new0(disc, 1);
+                    d->kind = "unconfirmed";
+                    d->text = g_strdup_printf("unconfirmed: queue id %s, %s, Message-ID %s: no copy "
+                                              "of its own; the same message is archived under a "
+                                              "later entry (a transaction the MTA did not finish)",
+                                              j->e->queue_id, j->e->time, j->e->message_id);
+                    d->json = g_strdup_printf("\"queue_id\":%s,\"message_id\":%s,\"ledger\":%s,"
+                                              "\"index\":%" G_GUINT64_FORMAT, jstr(j->e->queue_id),
+                                              jstr(j->e->message_id), jstr(j->ledger), j->index);
+                    g_ptr_array_add(a->notes, d);
                 } else {
                     add(a, "missing",
                         g_strdup_printf("missing: queue id %s, %s, from <%s> to %s, Message-ID %s: "
@@ -503,11 +531,18 @@ static void print_report(audit *a, guint64 archived, int rc)
             disc *d = g_ptr_array_index(a->disc, i);
             printf("%s{\"kind\":\"%s\",%s}", i ? "," : "", d->kind, d->json);
         }
+        printf("],\"notes\":[");
+        for (guint i = 0; i < a->notes->len; i++) {
+            disc *d = g_ptr_array_index(a->notes, i);
+            printf("%s{\"kind\":\"%s\",%s}", i ? "," : "", d->kind, d->json);
+        }
         printf("]}\n");
         return;
     }
     for (guint i = 0; i < a->disc->len; i++)
         printf("%s\n", ((disc *)g_ptr_array_index(a->disc, i))->text);
+    for (guint i = 0; i < a->notes->len; i++)
+        printf("%s\n", ((disc *)g_ptr_array_index(a->notes, i))->text);
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, a->skipped);
@@ -525,6 +560,7 @@ int sjm_audit_run(const sjm_audit_opts *o)
     audit a = {.o = o};
     pool = g_ptr_array_new_with_free_func(g_free);
     a.disc = g_ptr_array_new_with_free_func(disc_free);
+    a.notes = g_ptr_array_new_with_free_func(disc_free);
     a.journaled = g_ptr_array_new_with_free_func(jentry_free);
     a.found = g_ptr_array_new();
     a.skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -579,6 +615,7 @@ out:
     g_hash_table_destroy(a.skipped);
     g_ptr_array_free(a.journaled, TRUE);
     g_ptr_array_free(a.disc, TRUE);
+    g_ptr_array_free(a.notes, TRUE);
     g_ptr_array_free(pool, TRUE);
     pool = NULL;
     return rc;
