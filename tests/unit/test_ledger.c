@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
+#include "audit.h"
+#include "bodyhash.h"
+#include "journal_report.h"
 #include "ledger.h"
 #include "ledger_checkpoint.h"
 #include "plan.h"
@@ -656,6 +659,85 @@ START_TEST(failed_write_is_refused_and_undone)
 }
 END_TEST
 
+/* ------------------------------------------------------------ archive copies */
+
+static char *report_text(const sjm_report *r)
+{
+    guint n;
+    const sjm_piece *p = sjm_report_pieces(r, &n);
+    GString *out = g_string_new("Delivered-To: J@Archive.Example\r\n");
+    for (guint i = 0; i < n; i++) {
+        if (p[i].spool == NULL) {
+            g_string_append_len(out, (const char *)p[i].data, (gssize)p[i].len);
+            continue;
+        }
+        guint64 off = 0;
+        char buf[4096];
+        gssize k;
+        while ((k = sjm_spool_read(p[i].spool, &off, buf, sizeof buf)) > 0)
+            g_string_append_len(out, buf, k);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* A Maildir stores LF line ends. */
+static char *lf(const char *s)
+{
+    GString *o = g_string_new(NULL);
+    for (; *s; s++)
+        if (!(s[0] == '\r' && s[1] == '\n'))
+            g_string_append_c(o, *s);
+    return g_string_free(o, FALSE);
+}
+
+/* A journal report in the archive is the original it carries: the
+ * original's Message-ID and body digest, as the entry records them. */
+START_TEST(archive_reads_the_original_in_a_report)
+{
+    sjm_config *cfg = sjm_config_new_default();
+    sjm_txn *t = sjm_test_txn_from_text(sjm_test_msg, -1, "<alice@corp.example>", "<bob@corp.example>",
+                                        NULL);
+    guchar want[32];
+    ck_assert(sjm_bodyhash_spool(t->body, want));
+    char *mid = sjm_ledger_message_id(sjm_txn_header(t, "Message-ID"));
+    GPtrArray *mb = g_ptr_array_new();
+    g_ptr_array_add(mb, "j@archive.example");
+    char *error = NULL;
+    sjm_report *r = sjm_report_build(cfg, t, mb, &error);
+    ck_assert_ptr_nonnull(r);
+    char *crlf = report_text(r);
+    char *stored = lf(crlf);
+    for (int form = 0; form < 2; form++) {
+        const char *text = form ? stored : crlf;
+        sjm_archived *a = sjm_archived_from_bytes("x", text, strlen(text));
+        ck_assert(a->report);
+        ck_assert_str_eq(a->mailbox, "j@archive.example");
+        ck_assert_str_eq(a->message_id, mid);
+        ck_assert(a->has_digest);
+        ck_assert_msg(memcmp(a->digest, want, 32) == 0, "form %d", form);
+        sjm_archived_free(a);
+    }
+    /* A bcc copy is the message itself. */
+    GString *copy = g_string_new("Delivered-To: j@archive.example\nReturn-Path: <alice@corp.example>\n");
+    g_string_append(copy, sjm_test_msg);
+    char *copy_lf = lf(copy->str);
+    sjm_archived *a = sjm_archived_from_bytes("y", copy_lf, strlen(copy_lf));
+    ck_assert(!a->report);
+    ck_assert_str_eq(a->message_id, mid);
+    ck_assert(memcmp(a->digest, want, 32) == 0);
+    sjm_archived_free(a);
+    g_free(copy_lf);
+    g_string_free(copy, TRUE);
+    g_free(stored);
+    g_free(crlf);
+    sjm_report_free(r);
+    g_ptr_array_free(mb, TRUE);
+    g_free(mid);
+    sjm_txn_free(t);
+    sjm_config_unref(cfg);
+}
+END_TEST
+
 Suite *sjm_test_suite(void)
 {
     Suite *s = suite_create("ledger");
@@ -679,5 +761,8 @@ Suite *sjm_test_suite(void)
     tcase_add_test(w, damage_in_closed_segment_refuses);
     tcase_add_test(w, failed_write_is_refused_and_undone);
     suite_add_tcase(s, w);
+    TCase *ar = tcase_create("archive");
+    tcase_add_test(ar, archive_reads_the_original_in_a_report);
+    suite_add_tcase(s, ar);
     return s;
 }
