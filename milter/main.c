@@ -500,7 +500,12 @@ int main(int argc, char **argv)
                             "either --index or --old-size\n");
             return EX_USAGE;
         }
-        return sjm_ledger_prove(g_ptr_array_index(ao.ledgers, 0), prove_size, prove_index, prove_old);
+        rc = sjm_ledger_prove(g_ptr_array_index(ao.ledgers, 0), prove_size, prove_index, prove_old);
+        g_ptr_array_free(ao.ledgers, TRUE);
+        g_ptr_array_free(ao.trusted, TRUE);
+        g_ptr_array_free(ao.verifier_keys, TRUE);
+        g_ptr_array_free(ia.rcpts, TRUE);
+        return rc;
     }
     if (keygen || vkey || audit) {
         rc = ledger_command(&o, keygen, vkey, audit ? &ao : NULL);
