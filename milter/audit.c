@@ -40,8 +40,9 @@ typedef struct audit {
     GPtrArray *disc;        /* of disc* */
     GPtrArray *journaled;   /* of jentry* */
     GPtrArray *found;       /* of jentry*: --find matches, any decision */
+    GPtrArray *addressed;   /* of jentry*: accepted, not journaled, body digested */
     GHashTable *skipped;    /* reason -> count (GUINT_TO_POINTER) */
-    guint64 entries, refused;
+    guint64 entries, refused, direct;
     GPtrArray *notes;       /* of disc*: findings that are no discrepancy */
     gboolean ledger_bad, truncated;
     gint64 last_progress;
@@ -156,6 +157,12 @@ static gboolean visit(guint64 index, const guchar *entry, gsize len, const sjm_h
         char *k = g_strdup_printf("%s:%s", e->journal, e->reason);
         gpointer old = g_hash_table_lookup(a->skipped, k);
         g_hash_table_replace(a->skipped, k, GUINT_TO_POINTER(GPOINTER_TO_UINT(old) + 1));
+        /* Mail addressed to a journal mailbox itself reaches the archive
+         * without being journaled: its entry accounts for the copy. */
+        if (e->has_digest && !wanted) {
+            j = g_new0(jentry, 1);
+            g_ptr_array_add(a->addressed, j);
+        }
     }
     if (wanted && !j)
         j = g_new0(jentry, 1);
@@ -455,6 +462,23 @@ static void match(audit *a, GPtrArray *archive)
             }
         }
     }
+    /* Copies delivered to a journal mailbox as an envelope recipient. */
+    for (guint i = 0; i < a->addressed->len; i++) {
+        jentry *j = g_ptr_array_index(a->addressed, i);
+        GPtrArray *l = g_hash_table_lookup(by_id, j->e->message_id);
+        for (guint r = 0; l && r < j->e->rcpts->len; r++) {
+            const char *rcpt = g_ptr_array_index(j->e->rcpts, r);
+            for (guint k = 0; k < l->len; k++) {
+                sjm_archived *c = g_ptr_array_index(l, k);
+                if (!c->used && c->mailbox && g_ascii_strcasecmp(c->mailbox, rcpt) == 0
+                    && c->has_digest && memcmp(c->digest, j->e->digest, 32) == 0) {
+                    c->used = TRUE;
+                    a->direct++;
+                    break;
+                }
+            }
+        }
+    }
     guint unlisted = 0;
     for (guint i = 0; i < archive->len; i++) {
         sjm_archived *c = g_ptr_array_index(archive, i);
@@ -515,9 +539,9 @@ static void print_report(audit *a, guint64 archived, int rc)
     if (a->o->json) {
         printf("{\"result\":\"%s\",\"exit\":%d,\"entries\":%" G_GUINT64_FORMAT
                ",\"journaled\":%u,\"refused\":%" G_GUINT64_FORMAT ",\"archive_messages\":%"
-               G_GUINT64_FORMAT ",\"skipped\":{",
+               G_GUINT64_FORMAT ",\"addressed_to_journal\":%" G_GUINT64_FORMAT ",\"skipped\":{",
                rc == 0 ? "complete" : "discrepancies", rc, a->entries, a->journaled->len,
-               a->refused, archived);
+               a->refused, archived, a->direct);
         GHashTableIter it;
         gpointer k, v;
         gboolean first = TRUE;
@@ -550,9 +574,10 @@ static void print_report(audit *a, guint64 archived, int rc)
         printf("not journaled: %u entr%s %s\n", GPOINTER_TO_UINT(v),
                GPOINTER_TO_UINT(v) == 1 ? "y" : "ies", (char *)k);
     printf("%s: %" G_GUINT64_FORMAT " entries, %u journaled, %" G_GUINT64_FORMAT
-           " refused, %" G_GUINT64_FORMAT " archive messages, %u discrepanc%s\n",
+           " refused, %" G_GUINT64_FORMAT " archive messages (%" G_GUINT64_FORMAT
+           " addressed to a journal mailbox), %u discrepanc%s\n",
            rc == 0 ? "complete" : "INCOMPLETE", a->entries, a->journaled->len, a->refused,
-           archived, a->disc->len, a->disc->len == 1 ? "y" : "ies");
+           archived, a->direct, a->disc->len, a->disc->len == 1 ? "y" : "ies");
 }
 
 int sjm_audit_run(const sjm_audit_opts *o)
@@ -563,6 +588,7 @@ int sjm_audit_run(const sjm_audit_opts *o)
     a.notes = g_ptr_array_new_with_free_func(disc_free);
     a.journaled = g_ptr_array_new_with_free_func(jentry_free);
     a.found = g_ptr_array_new();
+    a.addressed = g_ptr_array_new_with_free_func(jentry_free);
     a.skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     int rc = SJM_AUDIT_OK;
 
@@ -609,6 +635,7 @@ out:
             jentry_free(j);
     }
     g_ptr_array_free(a.found, TRUE);
+    g_ptr_array_free(a.addressed, TRUE);
     if (archive)
         g_ptr_array_free(archive, TRUE);
     g_ptr_array_free(trusted, TRUE);

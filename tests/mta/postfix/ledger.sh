@@ -42,12 +42,17 @@ python3 "$E2E_LIB/burst.py" 127.0.0.1 "$E2E_PORT" jr 30 bob@corp.example --conc 
     >"$work/burst1.out" 2>&1 || e2e_bad "burst jr: $(tail -1 "$work/burst1.out")"
 python3 "$E2E_LIB/burst.py" 127.0.0.1 "$E2E_PORT" pf 10 pf-sales@corp.example --conc 5 \
     >"$work/burst2.out" 2>&1 || e2e_bad "burst pf: $(tail -1 "$work/burst2.out")"
+# One message to the journal mailbox itself: not journaled (journal-mailbox),
+# yet in the archive, accounted for by its entry's envelope.
+mkmsg "$work/direct.eml" direct alice@corp.example "$JOURNAL"
+e2e_send "$work/direct.eml" alice@corp.example "$JOURNAL" >"$work/direct.out" 2>&1 ||
+    e2e_bad "sending to the journal mailbox: $(cat "$work/direct.out")"
 e2e_wait_idle 120 || e2e_bad "the queue did not drain"
 # The stop signs the last checkpoint; keep a copy where "the host" cannot reach.
 e2e_stop_filter
 cp "$work/ledger/checkpoint" "$work/trusted"
 archive=$(e2e_maildir "$JOURNAL")
-e2e_check "30 journal copies delivered" [ "$(e2e_count "$JOURNAL")" -eq 30 ]
+e2e_check "31 messages in the journal mailbox (30 copies, 1 addressed to it)" [ "$(e2e_count "$JOURNAL")" -eq 31 ]
 
 audit() { # LEDGER MAILDIR [more options]: json on stdout, status in $rc
     local l=$1 m=$2
@@ -67,11 +72,11 @@ if [ "$rc" -eq 0 ] && [ "$(echo "$out" | field '["result"]')" = complete ]; then
 else
     e2e_bad "clean audit: status $rc: $out $(cat "$work/audit.err")"
 fi
-e2e_check "40 entries: 30 journaled, 10 skipped as public-folder" \
-    [ "$(echo "$out" | field '["entries"], r["journaled"], r["skipped"].get("skipped:public-folder")')" = "40 30 10" ]
+e2e_check "41 entries: 30 journaled, 10 skipped as public-folder, 1 addressed to the journal" \
+    [ "$(echo "$out" | field '["entries"], r["journaled"], r["skipped"].get("skipped:public-folder"), r["skipped"].get("skipped:journal-mailbox"), r["addressed_to_journal"]')" = "41 30 10 1 1" ]
 text=$(audit "$work/ledger" "$archive")
 case $text in
-*"complete: 40 entries, 30 journaled"*"not journaled"*|*"not journaled: 10 entries skipped:public-folder"*"complete: 40 entries"*)
+*"not journaled: 10 entries skipped:public-folder"*"complete: 41 entries, 30 journaled"*)
     e2e_ok "the text report says complete" ;;
 *) e2e_bad "text report: $text" ;;
 esac
@@ -226,8 +231,8 @@ if mount -t tmpfs -o size=256k tmpfs "$work/full" 2>/dev/null; then
     e2e_stop_filter
     out=$("$SJM_BIN" --audit --ledger "$work/full/ledger" --verifier-key "$vkey" \
         --trusted-checkpoint "$work/trusted" --maildir "$archive" --json 2>/dev/null)
-    want=$((40 + accepted + 1))
-    e2e_check "after the full disk the audit is complete, with $want entries and one copy each" \
+    want=$((41 + accepted + 1))
+    e2e_check "after the full disk the audit is complete, with $want entries and their copies" \
         [ "$(echo "$out" | field '["result"], r["entries"], r["archive_messages"]')" = "complete $want $((want - 10))" ]
     umount "$work/full"
 else
