@@ -239,5 +239,38 @@ else
     e2e_bad "cannot mount a small tmpfs for the full-disk case (not root?)"
 fi
 
+# ---- report mode: the archive holds envelope journal reports; the audit
+# matches the original each carries (its Message-ID and body digest).
+corpus=${SJM_CORPUS:-$abs_top_srcdir/../shared/corpus/thunderbird}
+mkdir -p "$work/rledger"
+chown nobody "$work/rledger"
+sed "s|^dir = .*|dir = $work/rledger|; s|^\[journal\]|[journal]\nmode = report|; s|^\[milter\]|[milter]\nreinject = 127.0.0.1:$E2E_REINJECT_PORT|" \
+    "$conf" >"$work/report.conf"
+printf '[signatures]\naction = strip\n' >>"$work/report.conf"
+e2e_start_filter "$work/report.conf"
+cp "$work/rledger/checkpoint" "$work/rtrusted" 2>/dev/null
+rarchive=$work/rarchive
+for i in 1 2 3; do
+    mkmsg "$work/rep$i.eml" "rep$i" alice@corp.example carol@corp.example
+    e2e_send "$work/rep$i.eml" alice@corp.example carol@corp.example >/dev/null 2>&1 || e2e_bad "sending rep$i"
+done
+signed=$corpus/alice.dsig.SHA256.multipart.eml
+[ -f "$signed" ] && { e2e_send "$signed" alice@corp.example carol@corp.example >/dev/null 2>&1 || e2e_bad "sending the signed one"; }
+e2e_wait_idle 60
+e2e_stop_filter
+n_reports=$(grep -l '^X-MS-Journal-Report:' $(e2e_messages "$JOURNAL") 2>/dev/null | wc -l)
+mkdir -p "$rarchive/new"
+grep -l '^X-MS-Journal-Report:' $(e2e_messages "$JOURNAL") | xargs -r cp -t "$rarchive/new"
+out=$("$SJM_BIN" --audit --ledger "$work/rledger" --verifier-key "$vkey" --trusted-checkpoint "$work/rtrusted" \
+    --maildir "$rarchive" --json 2>"$work/audit.err")
+e2e_check "report mode: the audit matches $n_reports journal reports to their entries by the originals" \
+    [ "$(echo "$out" | field '["result"], r["journaled"], r["archive_messages"]') $n_reports" = "complete 4 4 4" ]
+one=$(grep -l '^X-MS-Journal-Report:' "$rarchive"/new/* | head -1)
+sed -i '$ s/--$/--\n/; 0,/^This is case/ s/^This is case/This was case/' "$one"
+out=$("$SJM_BIN" --audit --ledger "$work/rledger" --verifier-key "$vkey" --trusted-checkpoint "$work/rtrusted" \
+    --maildir "$rarchive" --json 2>/dev/null)
+e2e_check "report mode: an original altered inside its report is reported altered" \
+    [ "$(echo "$out" | kinds)" = altered ]
+
 rm -rf "$work"
 e2e_finish
