@@ -10,6 +10,8 @@
  * write is cut off again (ftruncate) so the segment stays a sequence of
  * whole records; its messages are refused and retried by their client.
  *
+ * Checkpoints are signed by the writer (it owns the tree) and written to
+ * disk by a thread of their own, so no message waits for their fsyncs.
  * The writer alone owns the tree's right edge (ledger_tree.h): memory
  * does not grow with the ledger.  A segment is closed (fsync'ed) after
  * segment_entries entries and the next one created, so no file grows
@@ -50,6 +52,12 @@ struct sjm_ledger {
     gboolean stopping, checkpoint_wanted;
     guint64 durable;
     GThread *thread;
+    /* The checkpointer's, under mu. */
+    GCond cp_cond;
+    char *cp_note;          /* signed, not yet written */
+    guint64 cp_note_size;
+    gboolean cp_stop;
+    GThread *cp_thread;
 };
 
 #define LEDGER_ERROR g_quark_from_static_string("sjm-ledger")
@@ -90,7 +98,8 @@ static gboolean open_segment(sjm_ledger *l, guint64 first, GError **err)
 
 /* ------------------------------------------------------------ checkpoints */
 
-static gboolean write_checkpoint(sjm_ledger *l)
+/* The signed checkpoint of the tree as it stands (writer-owned state). */
+static char *sign_checkpoint(sjm_ledger *l)
 {
     sjm_hash root;
     GError *err = NULL;
@@ -99,14 +108,22 @@ static gboolean write_checkpoint(sjm_ledger *l)
     if (!note) {
         sjm_log(LOG_ERR, "ledger: cannot sign a checkpoint: %s", err->message);
         g_error_free(err);
-        return FALSE;
+        return NULL;
     }
-    /* Each checkpoint is kept under its size (the audit checks them all
-     * against the entries); "checkpoint" is the latest, for copying out. */
-    char *cpdir = g_build_filename(l->dir, "checkpoints", NULL);
-    char *name = g_strdup_printf("%020" G_GUINT64_FORMAT, l->edge.size);
+    l->cp_size = l->edge.size;
+    l->cp_time = g_get_monotonic_time();
+    return note;
+}
+
+/* Each checkpoint is kept under its size (the audit checks them all
+ * against the entries); "checkpoint" is the latest, for copying out. */
+static void store_checkpoint(const char *dir, guint64 size, const char *note)
+{
+    GError *err = NULL;
+    char *cpdir = g_build_filename(dir, "checkpoints", NULL);
+    char *name = g_strdup_printf("%020" G_GUINT64_FORMAT, size);
     char *one = g_build_filename(cpdir, name, NULL);
-    char *latest = g_build_filename(l->dir, "checkpoint", NULL);
+    char *latest = g_build_filename(dir, "checkpoint", NULL);
     gboolean ok = g_mkdir_with_parents(cpdir, 0750) == 0
                   && g_file_set_contents(one, note, -1, &err)
                   && g_file_set_contents(latest, note, -1, &err);
@@ -116,16 +133,53 @@ static gboolean write_checkpoint(sjm_ledger *l)
         g_clear_error(&err);
     } else {
         fsync_dir(cpdir);
-        fsync_dir(l->dir);
-        l->cp_size = l->edge.size;
-        l->cp_time = g_get_monotonic_time();
+        fsync_dir(dir);
     }
     g_free(latest);
     g_free(one);
     g_free(name);
     g_free(cpdir);
-    g_free(note);
-    return ok;
+}
+
+/*
+ * Checkpoint files are written by a thread of their own: their four
+ * fsyncs (file, rename, directories) would otherwise stall the entries
+ * queued behind them, and every message waiting for its entry with them.
+ * A newer checkpoint not yet written replaces an older one.
+ */
+static gpointer checkpointer(gpointer data)
+{
+    sjm_ledger *l = data;
+    g_mutex_lock(&l->mu);
+    for (;;) {
+        while (l->cp_note == NULL && !l->cp_stop)
+            g_cond_wait(&l->cp_cond, &l->mu);
+        if (l->cp_note == NULL)
+            break;
+        char *note = l->cp_note;
+        guint64 size = l->cp_note_size;
+        l->cp_note = NULL;
+        g_mutex_unlock(&l->mu);
+        store_checkpoint(l->dir, size, note);
+        g_free(note);
+        g_mutex_lock(&l->mu);
+    }
+    g_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+/* Hand a checkpoint to the checkpointer (the writer thread). */
+static void checkpoint(sjm_ledger *l)
+{
+    char *note = sign_checkpoint(l);
+    if (!note)
+        return;
+    g_mutex_lock(&l->mu);
+    g_free(l->cp_note);
+    l->cp_note = note;
+    l->cp_note_size = l->edge.size;
+    g_cond_signal(&l->cp_cond);
+    g_mutex_unlock(&l->mu);
 }
 
 /* ------------------------------------------------------------ the writer */
@@ -227,7 +281,7 @@ static gpointer writer(gpointer data)
         /* Signing and writing a checkpoint happen after the messages are
          * answered: they prove the past, nobody waits for them. */
         if (stop || want || checkpoint_due(l, g_get_monotonic_time()))
-            write_checkpoint(l);
+            checkpoint(l);
         g_mutex_lock(&l->mu);
         if (stop)
             break;
@@ -271,6 +325,7 @@ sjm_ledger *sjm_ledger_open(const sjm_ledger_opts *o, GError **err)
     g_mutex_init(&l->mu);
     g_cond_init(&l->work);
     g_cond_init(&l->done);
+    g_cond_init(&l->cp_cond);
     l->queue = g_ptr_array_new();
 
     sjm_ledger_scan_result res;
@@ -301,8 +356,11 @@ sjm_ledger *sjm_ledger_open(const sjm_ledger_opts *o, GError **err)
     }
     l->durable = l->edge.size;
     /* A checkpoint of the tree as found: the first proof after a restart. */
-    l->cp_size = G_MAXUINT64;
-    write_checkpoint(l);
+    char *note = sign_checkpoint(l);
+    if (note)
+        store_checkpoint(l->dir, l->edge.size, note);
+    g_free(note);
+    l->cp_thread = g_thread_new("sjm-ledger-cp", checkpointer, l);
     l->thread = g_thread_new("sjm-ledger", writer, l);
     return l;
 }
@@ -354,6 +412,15 @@ void sjm_ledger_close(sjm_ledger *l)
         g_mutex_unlock(&l->mu);
         g_thread_join(l->thread);
     }
+    if (l->cp_thread) {
+        /* After the writer: its last checkpoint is written before this returns. */
+        g_mutex_lock(&l->mu);
+        l->cp_stop = TRUE;
+        g_cond_signal(&l->cp_cond);
+        g_mutex_unlock(&l->mu);
+        g_thread_join(l->cp_thread);
+    }
+    g_free(l->cp_note);
     if (l->fd >= 0)
         close(l->fd);
     EVP_PKEY_free(l->key);
@@ -361,6 +428,7 @@ void sjm_ledger_close(sjm_ledger *l)
     g_mutex_clear(&l->mu);
     g_cond_clear(&l->work);
     g_cond_clear(&l->done);
+    g_cond_clear(&l->cp_cond);
     g_free(l->origin);
     g_free(l->dir);
     g_free(l);
