@@ -11,6 +11,7 @@
 # Throughput and CPU per message, ledger off vs on, side by side:
 #   KINDS="journal journal+ledger" bench/peers.sh MESSAGES SESSIONS
 #   usage (root, from a built tree): bench/ledger.sh [MESSAGES] [SESSIONS] [AUDIT_MESSAGES]
+#   (AUDIT_MESSAGES 0: no audit part)
 set -u
 . "$(dirname "$0")/lib.sh"
 messages=${1:-1000}
@@ -53,6 +54,7 @@ cps=$(ls "$work/ledger/checkpoints" | wc -l)
 echo "ledger: $entries entries, $bytes bytes: $((bytes / (entries > 0 ? entries : 1))) bytes per entry" \
      "(framing 36); $cps checkpoints of $(wc -c <"$work/ledger/checkpoint") bytes"
 
+[ "$audit_n" -gt 0 ] || exit 0
 echo "audit: making a ledger and a Maildir of $audit_n messages..."
 t0=$(date +%s.%N)
 "$build/tests/interop/ledger_fill" "$work/big" "$work/ledger.key" bench/ledger 0 "$audit_n" "$work/maildir"
