@@ -27,9 +27,12 @@
 #include "ledger_checkpoint.h"
 #include "log.h"
 
+/* One end of message waiting for its entry: woken alone, by its own
+ * condition, so a batch of N wakes N threads and not N times all. */
 typedef struct req {
     GByteArray *rec;
     gboolean done, ok;
+    GCond cond;
 } req;
 
 struct sjm_ledger {
@@ -47,9 +50,10 @@ struct sjm_ledger {
     gint64 cp_time;
     /* Shared, under mu. */
     GMutex mu;
-    GCond work, done;
+    GCond work;
     GPtrArray *queue;
     gboolean stopping, checkpoint_wanted;
+    gboolean idle;          /* the writer waits on work (else it will look again) */
     guint64 durable;
     GThread *thread;
     /* The checkpointer's, under mu. */
@@ -255,9 +259,11 @@ static gpointer writer(gpointer data)
             gint64 deadline = l->cp_time + (gint64)l->interval_s * G_USEC_PER_SEC;
             if (l->edge.size != l->cp_size && g_get_monotonic_time() >= deadline)
                 break;
+            l->idle = TRUE;
             g_cond_wait_until(&l->work, &l->mu,
                               l->edge.size != l->cp_size ? deadline
                               : g_get_monotonic_time() + (gint64)l->interval_s * G_USEC_PER_SEC);
+            l->idle = FALSE;
         }
         GPtrArray *batch = l->queue;
         l->queue = g_ptr_array_new();
@@ -272,9 +278,9 @@ static gpointer writer(gpointer data)
             req *r = g_ptr_array_index(batch, i);
             r->done = TRUE;
             r->ok = ok;
+            g_cond_signal(&r->cond);
         }
         l->durable = l->edge.size;
-        g_cond_broadcast(&l->done);
         g_mutex_unlock(&l->mu);
         g_ptr_array_free(batch, TRUE);
 
@@ -286,7 +292,6 @@ static gpointer writer(gpointer data)
         if (stop)
             break;
     }
-    g_cond_broadcast(&l->done);
     g_mutex_unlock(&l->mu);
     return NULL;
 }
@@ -324,7 +329,6 @@ sjm_ledger *sjm_ledger_open(const sjm_ledger_opts *o, GError **err)
     sjm_tree_edge_init(&l->edge);
     g_mutex_init(&l->mu);
     g_cond_init(&l->work);
-    g_cond_init(&l->done);
     g_cond_init(&l->cp_cond);
     l->queue = g_ptr_array_new();
 
@@ -367,19 +371,24 @@ sjm_ledger *sjm_ledger_open(const sjm_ledger_opts *o, GError **err)
 
 gboolean sjm_ledger_append(sjm_ledger *l, const guchar *entry, gsize len)
 {
-    req r = {g_byte_array_sized_new((guint)len + SJM_LEDGER_RECORD_OVERHEAD), FALSE, FALSE};
+    req r = {g_byte_array_sized_new((guint)len + SJM_LEDGER_RECORD_OVERHEAD), FALSE, FALSE, {0}};
     sjm_ledger_frame(entry, len, r.rec);
+    g_cond_init(&r.cond);
     g_mutex_lock(&l->mu);
     if (l->stopping) {
         g_mutex_unlock(&l->mu);
+        g_cond_clear(&r.cond);
         g_byte_array_free(r.rec, TRUE);
         return FALSE;
     }
     g_ptr_array_add(l->queue, &r);
-    g_cond_signal(&l->work);
+    /* A busy writer takes the queue when it comes back: no wake-up. */
+    if (l->idle)
+        g_cond_signal(&l->work);
     while (!r.done)
-        g_cond_wait(&l->done, &l->mu);
+        g_cond_wait(&r.cond, &l->mu);
     g_mutex_unlock(&l->mu);
+    g_cond_clear(&r.cond);
     g_byte_array_free(r.rec, TRUE);
     return r.ok;
 }
@@ -427,7 +436,6 @@ void sjm_ledger_close(sjm_ledger *l)
     g_ptr_array_free(l->queue, TRUE);
     g_mutex_clear(&l->mu);
     g_cond_clear(&l->work);
-    g_cond_clear(&l->done);
     g_cond_clear(&l->cp_cond);
     g_free(l->origin);
     g_free(l->dir);
