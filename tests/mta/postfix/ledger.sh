@@ -198,7 +198,8 @@ expect "a forged checkpoint" 2 "checkpoint-forged"
 # file system with no room left.
 mkdir -p "$work/full"
 if mount -t tmpfs -o size=256k tmpfs "$work/full" 2>/dev/null; then
-    trap 'umount "$work/full" 2>/dev/null; e2e_cleanup' EXIT
+    # (the test's status survives the umount for e2e_cleanup to see)
+    trap 's=$?; umount "$work/full" 2>/dev/null; (exit $s); e2e_cleanup' EXIT
     cp -a "$work/ledger" "$work/full/ledger"
     sed "s|^dir = .*|dir = $work/full/ledger|" "$conf" >"$work/full.conf"
     e2e_start_filter "$work/full.conf"
@@ -235,6 +236,7 @@ if mount -t tmpfs -o size=256k tmpfs "$work/full" 2>/dev/null; then
     e2e_check "after the full disk the audit is complete, with $want entries and their copies" \
         [ "$(echo "$out" | field '["result"], r["entries"], r["archive_messages"]')" = "complete $want $((want - 10))" ]
     umount "$work/full"
+    trap e2e_cleanup EXIT
 else
     e2e_bad "cannot mount a small tmpfs for the full-disk case (not root?)"
 fi
