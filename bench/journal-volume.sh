@@ -35,6 +35,9 @@ export SJM_BIN
 work=$(mktemp -d /tmp/sjm-jvol.XXXXXX)
 chmod 755 "$work"
 mkdir "$work/stats" && chown nobody "$work/stats"
+# The journal ledger, audited against the journal Maildirs at the end.
+mkdir "$work/ledger" && chown nobody "$work/ledger"
+"$SJM_BIN" --ledger-keygen "$work/ledger.key" >/dev/null && chmod 644 "$work/ledger.key"
 openssl rand -hex 32 >"$work/mark.key" && chmod 644 "$work/mark.key"
 conf=$work/filter.conf
 cat >"$conf" <<CF
@@ -49,6 +52,10 @@ system_hosts = 127.0.0.1
 mark_key_file = $work/mark.key
 stats_dir = $work/stats
 skip_read_reports = true
+[ledger]
+dir = $work/ledger
+key_file = $work/ledger.key
+origin = volume.test/ledger
 CF
 # Only the journal mailboxes are written to Maildirs (the reconciliation
 # reads those); everyone else's copy goes to Postfix's discard transport,
@@ -461,5 +468,17 @@ if problems:
 print("every message accounted for")
 PY
 status=$?
+# The ledger proves the same: every journal copy in every journal Maildir
+# has its entry, every journaling entry its copies, nothing altered.
+vkey=$("$SJM_BIN" -c "$conf" --ledger-verifier-key)
+echo
+echo "--- smime-journal-milter --audit"
+"$SJM_BIN" --audit --ledger "$work/ledger" --verifier-key "$vkey" --maildir "$E2E_DIR/mail/archive.example" \
+    >"$work/audit.out" 2>"$work/audit.err"
+audit=$?
+grep -v '^not journaled' "$work/audit.out" | head -20
+grep '^not journaled' "$work/audit.out"
+[ "$audit" -eq 0 ] && echo "the audit finds the journal complete" ||
+    { echo "AUDIT FAILED (status $audit)"; status=1; }
 rm -rf "$work"
 exit $status

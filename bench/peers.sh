@@ -12,6 +12,8 @@
 #               baseline for "CPU per message"
 #   journal     our filter: journal recipient added, signatures preserved
 #   strip       our filter: journal recipient added, signatures stripped
+#   journal+ledger  our filter journaling, with the journal ledger on
+#               (an entry made durable before each answer, checkpoints)
 #   mimedefang  MIMEDefang 3.3 (milter + multiplexor + Perl workers) with
 #               bench/mimedefang-filter.pl: drops pkcs7-signature parts,
 #               rebuilds the message, add_recipient(journal)
@@ -49,6 +51,17 @@ printf '[journal]\nrecipient = journal@archive.example\nmark_key_file = %s\n' "$
 printf '[signatures]\naction = strip\n[journal]\nrecipient = journal@archive.example\nmark_key_file = %s\n' \
     "$work/mark.key" >"$work/strip.conf"
 bench_signed_lf "$work/signed.eml"
+# The ledger is written as the filter's user (nobody in the bench Postfix).
+chmod 755 "$work"
+"$SJM_BIN" --ledger-keygen "$work/ledger.key" >/dev/null
+chmod 644 "$work/ledger.key"
+ledger_conf() { # a fresh ledger directory per run
+    rm -rf "$work/ledger"
+    mkdir -p "$work/ledger"
+    chown nobody "$work/ledger"
+    printf '%s\n[ledger]\ndir = %s\nkey_file = %s\norigin = bench/ledger\n' \
+        "$(cat "$work/journal.conf")" "$work/ledger" "$work/ledger.key" >"$work/ledger.conf"
+}
 hz=$(getconf CLK_TCK)
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -72,6 +85,7 @@ run_one() {   # KIND TRAFFIC -> "msgs/s cpu_ms_per_msg accepted"
         noopall+bcc) bin=$work/noop_all; extra="$extra\nalways_bcc = journal@archive.example" ;;
         journal@base) bin=$SJM_BASE_BIN; export E2E_NO_REINJECT=1 ;;
         strip) conf=$work/strip.conf ;;
+        journal+ledger) ledger_conf; conf=$work/ledger.conf ;;
         mimedefang) bin=$top/bench/mimedefang-run.sh ;;
     esac
     (

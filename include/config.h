@@ -107,6 +107,13 @@ typedef struct sjm_config {
 
     /* [metrics] */
     char *metrics_listen;       /* "" = no Prometheus listener; else inet:PORT@HOST */
+    /* [ledger] */
+    char *ledger_dir;           /* "" = no ledger */
+    char *ledger_key_file;      /* Ed25519 PEM key that signs checkpoints */
+    char *ledger_origin;        /* "" = HOST/smime-journal-milter */
+    guint ledger_checkpoint_interval;   /* seconds */
+    guint ledger_checkpoint_entries;
+    guint ledger_segment_entries;
 } sjm_config;
 
 /* What a key's text is and which C type its field has. */

@@ -80,6 +80,7 @@ typedef enum {
     SJM_METRICS_TEMPFAIL_REINJECT,          /* the re-injection listener did not take a message */
     SJM_METRICS_TEMPFAIL_INTERNAL,          /* S/MIME processing or storage failed (on_error) */
     SJM_METRICS_TEMPFAIL_EDIT,              /* the MTA refused a header or body edit */
+    SJM_METRICS_TEMPFAIL_LEDGER,            /* the ledger entry could not be made durable */
     SJM_METRICS_TEMPFAIL_COUNT
 } sjm_metrics_tempfail;
 

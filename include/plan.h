@@ -68,6 +68,7 @@ typedef enum {
     SJM_REFUSAL_JOURNAL_SUBMIT,    /* a journal message was not accepted: on_failure */
     SJM_REFUSAL_SPLIT_SUBMIT,      /* a split copy was not accepted: on_error */
     SJM_REFUSAL_NO_RECIPIENTS,     /* no envelope recipient (a file only) */
+    SJM_REFUSAL_LEDGER,            /* the ledger entry could not be made durable */
     SJM_REFUSAL_COUNT
 } sjm_refusal;
 

@@ -145,6 +145,18 @@ const sjm_config_key sjm_config_keys[] = {
 
     STRING("metrics", "listen", "", metrics_listen,
            "Prometheus listener: inet:PORT@HOST or inet6:PORT@HOST (empty: none)"),
+    PATH("ledger", "dir", "", ledger_dir,
+         "where the journal ledger's segments and checkpoints live (empty: no ledger)"),
+    PATH("ledger", "key_file", "", ledger_key_file,
+         "Ed25519 private key (PEM) that signs the ledger's checkpoints"),
+    STRING("ledger", "origin", "", ledger_origin,
+           "the checkpoints' origin line and key name (empty: HOST/smime-journal-milter)"),
+    UINT("ledger", "checkpoint_interval", "60", ledger_checkpoint_interval, 1, 86400,
+         "seconds between signed checkpoints while entries arrive"),
+    UINT("ledger", "checkpoint_entries", "1000", ledger_checkpoint_entries, 1, 1000000000,
+         "entries between signed checkpoints"),
+    UINT("ledger", "segment_entries", "1000000", ledger_segment_entries, 1, 1000000000,
+         "entries per segment file before the next one is started"),
     {NULL, NULL, 0, NULL, 0, NULL, NULL, 0, 0},
 };
 
@@ -208,6 +220,29 @@ static void verify_trust_store(sjm_loader *ld, sjm_config *c)
         sjm_key_problem(ld, "verify", crl ? "crl" : "trust_anchors", "%s", m + (crl ? 5 : 15));
     }
     g_ptr_array_free(why, TRUE);
+}
+
+/* A ledger without its key could never be proven: refused at load, not
+ * at the first message.  The key is read again (as the filter's user)
+ * when the ledger opens. */
+static void ledger_key(sjm_loader *ld, sjm_config *c)
+{
+    if (*c->ledger_dir == '\0')
+        return;
+    if (*c->ledger_key_file == '\0') {
+        sjm_key_problem(ld, "ledger", "key_file",
+                        "required when dir is set (make one with: "
+                        "smime-journal-milter --ledger-keygen FILE)");
+        return;
+    }
+    check_readable(ld, "ledger", "key_file", c->ledger_key_file);
+    const char *o = c->ledger_origin;
+    for (; *o; o++)
+        if ((guchar)*o <= 0x20 || *o == '+' || *o == 0x7f) {
+            sjm_key_problem(ld, "ledger", "origin", "\"%s\" holds a space or '+' "
+                            "(it names the signing key, c2sp.org/signed-note)", c->ledger_origin);
+            return;
+        }
 }
 
 /* There is no default journal mailbox: journaling is on by default, so
@@ -331,6 +366,7 @@ static void metrics_listen_spec(sjm_loader *ld, sjm_config *c)
 
 const sjm_config_rule sjm_config_rules[] = {
     {"mark_key_load", mark_key_load},
+    {"ledger_key", ledger_key},
     {"authserv_id_host_name", authserv_id_host_name},
     {"verify_trust_store", verify_trust_store},
     {"reinject_host_port", reinject_host_port},

@@ -32,7 +32,10 @@
 #include <openssl/crypto.h>
 #include <gmime/gmime.h>
 #include <systemd/sd-daemon.h>
+#include "audit.h"
 #include "config.h"
+#include "ledger.h"
+#include "ledger_checkpoint.h"
 #include "fdguard.h"
 #include "inspect.h"
 #include "mta_file.h"
@@ -69,7 +72,13 @@ static void usage(FILE *out)
             "       smime-journal-milter -V\n"
             "       smime-journal-milter [-c FILE] --inspect MESSAGE --from ADDR --rcpt ADDR\n"
             "               [--rcpt ADDR ...] [--client-addr IP] [--auth NAME] [--output FILE]\n"
-            "               [--refuse add-rcpt|del-rcpt|header|body ...] [--verify-time SECONDS-SINCE-1970]\n");
+            "               [--refuse add-rcpt|del-rcpt|header|body ...] [--verify-time SECONDS-SINCE-1970]\n"
+            "       smime-journal-milter --ledger-keygen FILE\n"
+            "       smime-journal-milter [-c FILE] --ledger-verifier-key\n"
+            "       smime-journal-milter --audit --ledger DIR [--ledger DIR ...] --verifier-key KEY [...]\n"
+            "               [--trusted-checkpoint FILE ...] [--maildir DIR | --eml-dir DIR | --mbox FILE]\n"
+            "               [--json] [--find MESSAGE-ID]\n"
+            "       smime-journal-milter --prove --ledger DIR --size N (--index I | --old-size M)\n");
 }
 
 static void print_version(void)
@@ -429,6 +438,9 @@ static int run_daemon(const run_opts *o)
     sjm_milter_set_config(cfg);
     /* After giving up root: the counters are written as the filter's user. */
     sjm_stats_start(cfg->stats_dir, cfg->store_path, cfg->store_warn_days);
+    /* Before the first message: an entry must be durable before any
+     * message is accepted (a ledger that cannot open refuses them all). */
+    sjm_ledger_start(cfg);
     if (pthread_create(&tid, NULL, milter_thread, NULL) != 0) {
         sjm_log(LOG_ERR, "cannot start the milter thread");
         return EX_OSERR;
@@ -482,6 +494,7 @@ static int run_daemon(const run_opts *o)
     /* Idle re-injection connections end with a QUIT, not a reset the
      * listener would log as a lost connection. */
     sjm_reinject_pool_drain();
+    sjm_ledger_stop();
     sjm_metrics_http_stop();
     sjm_stats_stop();
     sjm_log(LOG_INFO, "stopped");
@@ -491,10 +504,61 @@ static int run_daemon(const run_opts *o)
     return milter_rc == MI_SUCCESS ? 0 : EX_SOFTWARE;
 }
 
+/* --ledger-keygen, --ledger-verifier-key and --audit. */
+static int ledger_command(const run_opts *o, const char *keygen, gboolean vkey, sjm_audit_opts *ao)
+{
+    GError *err = NULL;
+    if (keygen) {
+        /* The verifier key names the origin, which the configuration
+         * gives; print it with --ledger-verifier-key once configured. */
+        if (!sjm_ckpt_key_generate(keygen, &err)) {
+            fprintf(stderr, "smime-journal-milter: %s\n", err->message);
+            g_error_free(err);
+            return EX_CANTCREAT;
+        }
+        printf("%s: new Ed25519 ledger key\n", keygen);
+        return 0;
+    }
+    if (vkey) {
+        sjm_config *cfg = load_config(o->config_path, o, TRUE, FALSE);
+        if (!cfg)
+            return EX_CONFIG;
+        if (!*cfg->ledger_key_file) {
+            fprintf(stderr, "smime-journal-milter: [ledger] key_file is not set in %s\n",
+                    o->config_path);
+            sjm_config_unref(cfg);
+            return EX_CONFIG;
+        }
+        char *origin = sjm_ledger_origin(cfg);
+        EVP_PKEY *k = sjm_ckpt_key_load(cfg->ledger_key_file, &err);
+        char *v = k ? sjm_ckpt_verifier_key(origin, k, &err) : NULL;
+        if (v)
+            printf("%s\n", v);
+        else
+            fprintf(stderr, "smime-journal-milter: %s\n", err->message);
+        g_clear_error(&err);
+        g_free(v);
+        EVP_PKEY_free(k);
+        g_free(origin);
+        sjm_config_unref(cfg);
+        return v ? 0 : EX_CONFIG;
+    }
+    int sources = (ao->maildir != NULL) + (ao->eml_dir != NULL) + (ao->mbox != NULL);
+    if (ao->ledgers->len == 0 || ao->verifier_keys->len == 0 || sources > 1
+        || (sources == 0 && !ao->find)) {
+        fprintf(stderr, "smime-journal-milter: --audit needs --ledger, --verifier-key and one of "
+                        "--maildir, --eml-dir, --mbox (or --find)\n");
+        return EX_USAGE;
+    }
+    return sjm_audit_run(ao);
+}
+
 int main(int argc, char **argv)
 {
     enum { OPT_INSPECT = 256, OPT_FROM, OPT_RCPT, OPT_CLIENT, OPT_AUTH, OPT_OUTPUT, OPT_PRINT,
-           OPT_REFUSE, OPT_KEYS, OPT_STATS, OPT_VERIFY_TIME };
+           OPT_REFUSE, OPT_KEYS, OPT_STATS, OPT_VERIFY_TIME, OPT_KEYGEN, OPT_VKEY, OPT_AUDIT,
+           OPT_LEDGER, OPT_TRUSTED, OPT_VERIFIER, OPT_MAILDIR, OPT_EMLDIR, OPT_MBOX, OPT_JSON,
+           OPT_FIND, OPT_PROVE, OPT_SIZE, OPT_INDEX, OPT_OLD };
     static const struct option longopts[] = {
         {"inspect", required_argument, NULL, OPT_INSPECT},
         {"from", required_argument, NULL, OPT_FROM},
@@ -507,6 +571,21 @@ int main(int argc, char **argv)
         {"print-keys", no_argument, NULL, OPT_KEYS},
         {"stats", no_argument, NULL, OPT_STATS},
         {"verify-time", required_argument, NULL, OPT_VERIFY_TIME},
+        {"ledger-keygen", required_argument, NULL, OPT_KEYGEN},
+        {"ledger-verifier-key", no_argument, NULL, OPT_VKEY},
+        {"audit", no_argument, NULL, OPT_AUDIT},
+        {"ledger", required_argument, NULL, OPT_LEDGER},
+        {"trusted-checkpoint", required_argument, NULL, OPT_TRUSTED},
+        {"verifier-key", required_argument, NULL, OPT_VERIFIER},
+        {"maildir", required_argument, NULL, OPT_MAILDIR},
+        {"eml-dir", required_argument, NULL, OPT_EMLDIR},
+        {"mbox", required_argument, NULL, OPT_MBOX},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"find", required_argument, NULL, OPT_FIND},
+        {"prove", no_argument, NULL, OPT_PROVE},
+        {"size", required_argument, NULL, OPT_SIZE},
+        {"index", required_argument, NULL, OPT_INDEX},
+        {"old-size", required_argument, NULL, OPT_OLD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -515,6 +594,12 @@ int main(int argc, char **argv)
     gboolean check_only = FALSE, print_config = FALSE, stats = FALSE;
     gint64 verify_time = 0;
     int opt, rc;
+    const char *keygen = NULL;
+    gboolean vkey = FALSE, audit = FALSE, prove = FALSE;
+    guint64 prove_size = 0;
+    gint64 prove_index = -1, prove_old = -1;
+    sjm_audit_opts ao = {g_ptr_array_new(), g_ptr_array_new(), g_ptr_array_new(), NULL, NULL, NULL,
+                         NULL, FALSE};
 
     ia.rcpts = g_ptr_array_new();
     while ((opt = getopt_long(argc, argv, "c:fp:u:nVh", longopts, NULL)) != -1) {
@@ -549,9 +634,67 @@ int main(int argc, char **argv)
                 return EX_USAGE;
             }
             break;
+        case OPT_KEYGEN: keygen = optarg; break;
+        case OPT_VKEY: vkey = TRUE; break;
+        case OPT_AUDIT: audit = TRUE; break;
+        case OPT_LEDGER: g_ptr_array_add(ao.ledgers, optarg); break;
+        case OPT_TRUSTED: g_ptr_array_add(ao.trusted, optarg); break;
+        case OPT_VERIFIER: g_ptr_array_add(ao.verifier_keys, optarg); break;
+        case OPT_MAILDIR: ao.maildir = optarg; break;
+        case OPT_EMLDIR: ao.eml_dir = optarg; break;
+        case OPT_MBOX: ao.mbox = optarg; break;
+        case OPT_JSON: ao.json = TRUE; break;
+        case OPT_FIND: ao.find = optarg; break;
+        case OPT_PROVE: prove = TRUE; break;
+        case OPT_SIZE:
+        case OPT_INDEX:
+        case OPT_OLD: {
+            guint64 v;
+            if (!g_ascii_string_to_unsigned(optarg, 10, 0, G_MAXINT64, &v, NULL)) {
+                fprintf(stderr, "smime-journal-milter: --size/--index/--old-size want a number\n");
+                return EX_USAGE;
+            }
+            if (opt == OPT_SIZE)
+                prove_size = v;
+            else if (opt == OPT_INDEX)
+                prove_index = (gint64)v;
+            else
+                prove_old = (gint64)v;
+            break;
+        }
         default: usage(stderr); return EX_USAGE;
         }
     }
+    if (prove) {
+        if (ao.ledgers->len != 1 || prove_size == 0 || (prove_index < 0) == (prove_old < 0)) {
+            fprintf(stderr, "smime-journal-milter: --prove needs one --ledger, --size and "
+                            "either --index or --old-size\n");
+            return EX_USAGE;
+        }
+        rc = sjm_ledger_prove(g_ptr_array_index(ao.ledgers, 0), prove_size, prove_index, prove_old);
+        g_ptr_array_free(ao.ledgers, TRUE);
+        g_ptr_array_free(ao.trusted, TRUE);
+        g_ptr_array_free(ao.verifier_keys, TRUE);
+        g_ptr_array_free(ia.rcpts, TRUE);
+        return rc;
+    }
+    if (keygen || vkey || audit) {
+        rc = ledger_command(&o, keygen, vkey, audit ? &ao : NULL);
+        g_ptr_array_free(ao.ledgers, TRUE);
+        g_ptr_array_free(ao.trusted, TRUE);
+        g_ptr_array_free(ao.verifier_keys, TRUE);
+        g_ptr_array_free(ia.rcpts, TRUE);
+        return rc;
+    }
+    if (ao.ledgers->len || ao.trusted->len || ao.verifier_keys->len || ao.maildir || ao.eml_dir
+        || ao.mbox || ao.json || ao.find) {
+        fprintf(stderr, "smime-journal-milter: --ledger/--trusted-checkpoint/--verifier-key/--maildir/"
+                        "--eml-dir/--mbox/--json/--find go with --audit\n");
+        return EX_USAGE;
+    }
+    g_ptr_array_free(ao.ledgers, TRUE);
+    g_ptr_array_free(ao.trusted, TRUE);
+    g_ptr_array_free(ao.verifier_keys, TRUE);
     if (optind != argc) {
         usage(stderr);
         return EX_USAGE;

@@ -25,7 +25,7 @@ static const char *const reason_name[SJM_METRICS_REASON_COUNT] = {
 static const char *const reinject_name[SJM_METRICS_REINJECT_COUNT] = {
     "report", "journal_original", "split"};
 static const char *const tempfail_name[SJM_METRICS_TEMPFAIL_COUNT] = {
-    "", "journal_recipient", "reinject", "internal_error", "edit_refused"};
+    "", "journal_recipient", "reinject", "internal_error", "edit_refused", "ledger"};
 
 /* End-of-message time: a filter that answers in well under a millisecond
  * on plain mail and in tens to hundreds on large signed mail, up to the

@@ -92,6 +92,8 @@ static const struct {
     [SJM_REFUSAL_SPLIT_SUBMIT] = {"split-submit", "451", "4.3.0",
                                   "Temporary filter failure, please try again later"},
     [SJM_REFUSAL_NO_RECIPIENTS] = {"no-recipients", "554", "5.5.1", "No valid recipients"},
+    [SJM_REFUSAL_LEDGER] = {"ledger", "451", "4.3.0",
+                            "Cannot record the message in the journal ledger, please try again later"},
 };
 
 const char *sjm_signature_outcome_name(sjm_signature_outcome o) { return NAME(signature_names, o); }

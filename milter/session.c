@@ -15,6 +15,7 @@
 #include "bodyhash.h"
 #include "delivery.h"
 #include "journal.h"
+#include "ledger.h"
 #include "log.h"
 #include "metrics.h"
 #include "mta_file.h"
@@ -270,6 +271,11 @@ void sjm_session_eom(sjm_session *s, const sjm_mta_ops *ops, void *mta, sjm_outc
         if (p->action == SJM_ACTION_CONTINUE)
             apply_plan(s->cfg, p, ops, mta);
     }
+    /* The ledger entry is on disk before the MTA hears the answer: an
+     * accepted message always has one.  One that cannot be written
+     * refuses the message (the client retries), whatever was decided. */
+    if (!s->dry_run && !sjm_ledger_record(s->cfg, s->txn, p) && p->action == SJM_ACTION_CONTINUE)
+        sjm_plan_tempfail(p, SJM_REFUSAL_LEDGER);
     out->action = p->action;
     if (p->action != SJM_ACTION_CONTINUE) {
         const char *code, *xcode, *text;

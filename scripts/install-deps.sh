@@ -17,6 +17,8 @@ packages=(
     libsystemd-dev libmicrohttpd-dev
     # end-to-end tests and tools they call
     postfix python3 python3-dkim openssl valgrind miltertest util-linux procps time bc
+    # the ledger's interoperability test: Go's sumdb/note and sumdb/tlog, offline
+    golang-go golang-golang-x-mod-dev
     sendmail-cf m4 man-db
     # libraries of the Sendmail that tests/lib/sendmail.sh unpacks (never installed: it conflicts with postfix)
     libwrap0 libdb5.3 libldap-2.5-0 liblockfile1 libnsl2 libsasl2-2

@@ -10,11 +10,20 @@ corpus=${SJM_CORPUS:-$abs_top_srcdir/../shared/corpus/thunderbird}
 command -v valgrind >/dev/null || e2e_fail "valgrind is not installed (apt-get install -y valgrind)"
 
 conf=$(mktemp /tmp/sjm-vg.XXXXXX.conf)
+# With the journal ledger on, so its writer thread runs under valgrind too.
+ledger=$(mktemp -d /tmp/sjm-vg-ledger.XXXXXX)
+chmod 755 "$ledger"
+mkdir "$ledger/dir" && chown nobody "$ledger/dir"
+"$SJM_BIN" --ledger-keygen "$ledger/key" >/dev/null && chmod 644 "$ledger/key"
 cat >"$conf" <<CF
 [signatures]
 action = strip
 [journal]
 recipient = journal@archive.example.com
+[ledger]
+dir = $ledger/dir
+key_file = $ledger/key
+origin = valgrind.test/ledger
 CF
 vglog=/var/tmp/sjm-valgrind.$$.log
 E2E_FILTER_WRAPPER="valgrind --quiet --vgdb=no --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=$vglog"
@@ -42,5 +51,8 @@ if [ -s "$vglog" ]; then
     cat "$vglog"
 fi
 e2e_check "valgrind reported nothing (no errors, no definite/indirect leaks)" test ! -s "$vglog"
+e2e_check "the ledger holds the 100 entries" \
+    test "$(cat "$ledger"/dir/ledger-*.sjl | grep -ac 'sjm-ledger 1$')" -eq 100
+rm -rf "$ledger"
 rm -f "$vglog" "$conf"
 e2e_finish
