@@ -242,6 +242,7 @@ typedef struct sjm_plan {
     GPtrArray *split_edits;         /* of sjm_header_edit*: Content-* of the stripped copy */
     sjm_spool *split_body;
     GPtrArray *extras;              /* of sjm_extra_message*, in submission order */
+    char *message_id_added;         /* the Message-ID given to a message without one, or NULL */
     guint problems;                 /* sjm_problem bits */
 } sjm_plan;
 

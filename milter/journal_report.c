@@ -183,7 +183,8 @@ void sjm_journal_add_message_id(const sjm_config *cfg, const sjm_txn *txn, sjm_p
         sjm_plan_add_header(p, SJM_HDR_ADD, 0, "Message-ID", id);
     else
         sjm_plan_add_header(p, SJM_HDR_CHANGE, 1, "Message-ID", id);
-    g_free(id);
+    g_free(p->message_id_added);
+    p->message_id_added = id;
 }
 
 GString *sjm_journal_render_original(const sjm_config *cfg, const sjm_txn *txn)

@@ -55,7 +55,9 @@ GString *sjm_ledger_entry_encode(const sjm_config *cfg, const sjm_txn *txn, cons
     GDateTime *t = g_date_time_new_from_unix_utc(now_us / G_USEC_PER_SEC);
     char *when = g_date_time_format(t, "%Y-%m-%dT%H:%M:%S");
     char *stamp = g_strdup_printf("%s.%06dZ", when, (int)(now_us % G_USEC_PER_SEC));
-    char *msgid = sjm_ledger_message_id(sjm_txn_header(txn, "Message-ID"));
+    /* The identity the journal receives: the one the filter added, if any. */
+    char *msgid = sjm_ledger_message_id(p->message_id_added ? p->message_id_added
+                                                            : sjm_txn_header(txn, "Message-ID"));
     char *sig = sjm_plan_signature_token(p);
 
     put(s, "time", stamp);

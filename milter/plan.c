@@ -195,6 +195,7 @@ void sjm_plan_free(sjm_plan *p)
         g_ptr_array_free(p->split_edits, TRUE);
     sjm_spool_free(p->split_body);
     g_ptr_array_free(p->extras, TRUE);
+    g_free(p->message_id_added);
     g_ptr_array_free(p->sig.results, TRUE);
     g_array_free(p->journal.unbelieved, TRUE);
     g_array_free(p->journal.marks, TRUE);
