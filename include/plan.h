@@ -215,8 +215,7 @@ typedef struct sjm_extra_message {
 /* Problems that did not refuse the message but belong in the log. */
 typedef enum {
     SJM_PROBLEM_EDIT_FAILED = 1 << 0,       /* an edit refused, on_error = accept */
-    SJM_PROBLEM_NO_ORIGINAL_BODY = 1 << 1,  /* a journal message could not be built */
-    SJM_PROBLEM_SPLIT_STRIP_FAILED = 1 << 2 /* the split copy could not be made */
+    SJM_PROBLEM_NO_ORIGINAL_BODY = 1 << 1   /* a journal message could not be built */
 } sjm_problem;
 
 /* ------------------------------------------------------------ the plan */
