@@ -1,6 +1,6 @@
 /*
  * milter.h - the libmilter adapter: callbacks that gather a transaction
- * and apply the core's verdict, and the configuration they read.
+ * and apply its plan, and the configuration they read.
  *
  * INTERFACE
  *   sjm_milter_desc (the callbacks main.c registers), the configuration
