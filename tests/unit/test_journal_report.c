@@ -13,21 +13,7 @@
 
 static char *report_text(const sjm_report *r)
 {
-    guint n;
-    const sjm_piece *p = sjm_report_pieces(r, &n);
-    GString *out = g_string_new(NULL);
-    for (guint i = 0; i < n; i++) {
-        if (p[i].spool == NULL) {
-            g_string_append_len(out, (const char *)p[i].data, (gssize)p[i].len);
-            continue;
-        }
-        guint64 off = 0;
-        char buf[4096];
-        gssize k;
-        while ((k = sjm_spool_read(p[i].spool, &off, buf, sizeof buf)) > 0)
-            g_string_append_len(out, buf, k);
-    }
-    return g_string_free(out, FALSE);
+    return sjm_test_report_text(r, NULL);
 }
 
 START_TEST(report_layout)

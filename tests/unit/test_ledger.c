@@ -663,21 +663,7 @@ END_TEST
 
 static char *report_text(const sjm_report *r)
 {
-    guint n;
-    const sjm_piece *p = sjm_report_pieces(r, &n);
-    GString *out = g_string_new("Delivered-To: J@Archive.Example\r\n");
-    for (guint i = 0; i < n; i++) {
-        if (p[i].spool == NULL) {
-            g_string_append_len(out, (const char *)p[i].data, (gssize)p[i].len);
-            continue;
-        }
-        guint64 off = 0;
-        char buf[4096];
-        gssize k;
-        while ((k = sjm_spool_read(p[i].spool, &off, buf, sizeof buf)) > 0)
-            g_string_append_len(out, buf, k);
-    }
-    return g_string_free(out, FALSE);
+    return sjm_test_report_text(r, "Delivered-To: J@Archive.Example\r\n");
 }
 
 /* A Maildir stores LF line ends. */

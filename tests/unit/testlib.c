@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "journal_report.h"
 #include "smime.h"
 #include "spool.h"
 #include "testlib.h"
@@ -214,4 +215,23 @@ const char *sjm_test_journal(const sjm_plan *p)
 const char *sjm_test_fields(const sjm_plan *p)
 {
     return keep(sjm_summary_fields(p));
+}
+
+char *sjm_test_report_text(const struct sjm_report *r, const char *prefix)
+{
+    guint n;
+    const sjm_piece *p = sjm_report_pieces(r, &n);
+    GString *out = g_string_new(prefix);
+    for (guint i = 0; i < n; i++) {
+        if (p[i].spool == NULL) {
+            g_string_append_len(out, (const char *)p[i].data, (gssize)p[i].len);
+            continue;
+        }
+        guint64 off = 0;
+        char buf[4096];
+        gssize k;
+        while ((k = sjm_spool_read(p[i].spool, &off, buf, sizeof buf)) > 0)
+            g_string_append_len(out, buf, k);
+    }
+    return g_string_free(out, FALSE);
 }

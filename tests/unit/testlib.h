@@ -46,6 +46,11 @@ const char *sjm_test_signature(const sjm_plan *p);
 const char *sjm_test_journal(const sjm_plan *p);
 const char *sjm_test_fields(const sjm_plan *p);
 
+/* The bytes of a journal report as it would be submitted, after PREFIX
+ * (NULL or "": none).  g_free() the result. */
+struct sjm_report;
+char *sjm_test_report_text(const struct sjm_report *r, const char *prefix);
+
 /* A small CRLF message for the re-injection paths: a folded Subject, a
  * group in To:, and a body line starting with a dot (dot-stuffing). */
 extern const char sjm_test_msg[];
