@@ -7,6 +7,14 @@
  * audit_archive.c (reading Maildir, a directory of .eml files or an
  * mbox, and the original inside a journal report).
  *
+ * INTERFACE
+ *   sjm_audit_run (the whole audit, its report and exit status);
+ *   sjm_archived_from_bytes for one archived copy.
+ *
+ * ERROR CONTRACT
+ *   Every problem is a finding in the report or an exit status, never a
+ *   crash; the status says which kind:
+ *
  * EXIT STATUS (smime-journal-milter(8), AUDIT)
  *   0  complete: every check passed
  *   1  the archive disagrees with the ledger (missing, altered or

@@ -12,6 +12,11 @@
  *   ledger_tree.c        RFC 6962 hashing (ledger_tree.h);
  *   ledger_checkpoint.c  signed notes (ledger_checkpoint.h).
  *
+ * INTERFACE
+ *   sjm_ledger_start/record/stop for the daemon (one writer thread),
+ *   sjm_ledger_entry_encode/parse for the entry format, sjm_ledger_scan and
+ *   _repair for segment files (the audit and start-up).
+ *
  * ERROR CONTRACT
  *   sjm_ledger_record() returns FALSE when the entry is not on disk; the
  *   session then refuses the message (SJM_REFUSAL_LEDGER), so no message

@@ -12,6 +12,10 @@
  * verifier key a person gives the audit is
  * NAME "+" HEX(KEYID) "+" BASE64(0x01 || PUBLIC KEY).
  *
+ * INTERFACE
+ *   sjm_ckpt_key_generate, sjm_ckpt_verifier_key, sjm_ckpt_sign,
+ *   sjm_ckpt_verify.
+ *
  * ERROR CONTRACT
  *   Every function that can fail returns NULL/FALSE and sets ERR.
  */

@@ -14,6 +14,10 @@
  *   anyway, computes roots and proofs from an array of leaf hashes
  *   (RFC 9162 section 2.1.3 inclusion proofs, 2.1.4 consistency proofs).
  *
+ * INTERFACE
+ *   leaf and node hashes, the compact right edge (init, append, root),
+ *   and roots and proofs over a list of leaves for the audit.
+ *
  * ERROR CONTRACT
  *   The proof functions return FALSE for indices out of range; the
  *   verifiers return FALSE for any proof that does not prove.

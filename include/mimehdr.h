@@ -14,6 +14,10 @@
  *    taken on a value a reader could see differently ("when in doubt,
  *    journal").
  *
+ * INTERFACE
+ *   see below: field names, unfolding, split blocks, CFWS, Content-Type
+ *   parsing (lenient and strict).
+ *
  * ERROR CONTRACT
  *   Nothing here fails but by returning FALSE/NULL on bad
  * input; no I/O, no logging.

@@ -12,6 +12,11 @@
  *   real MTA.  Original header fields keep their raw bytes, so a message
  *   that is not edited is written back byte for byte.
  *
+ * INTERFACE
+ *   sjm_mta_file_ops (the MTA operations), the original message's setters,
+ *   sjm_edits_apply, the header block and header list after edits, and
+ *   sjm_mta_file_write.
+ *
  * ERROR CONTRACT
  *   sjm_mta_file_write() returns FALSE on a write error (errno set).
  */

@@ -17,6 +17,10 @@
  *       add a journal recipient, on_error when any other edit fails;
  *     - the one summary line (summary.h).
  *
+ * INTERFACE
+ *   sjm_session_new, _rcpt, _header, _eoh, _body, _eom in protocol order;
+ *   sjm_session_apply_content for tests; sjm_session_client_trusted.
+ *
  * ERROR CONTRACT
  *   Nothing here fails the caller: every internal problem becomes a
  *   plan (tempfail or accept, per the configuration) and is named in

@@ -17,6 +17,10 @@
  *   Days are UTC calendar days.  "journaled_bytes" is what the journal
  *   stores: the message's size times the journal copies added.
  *
+ * INTERFACE
+ *   sjm_stats_start/_flush/_stop in the daemon, sjm_stats_record_plan per
+ *   transaction, sjm_stats_read and sjm_stats_print for --stats.
+ *
  * ERROR CONTRACT
  *   I/O problems are logged (at most once per kind until they clear)
  *   and never reach the message path.  Before sjm_stats_start, and in
