@@ -19,7 +19,8 @@
  * one space.  Whoever lacks the key cannot make one, whatever host or
  * login they send from (local submissions included).  A later hop
  * believes a mark only when the MAC verifies, the body it received has
- * the same digest, and every one of its envelope recipients has a tag:
+ * the same digest, every header field but trace fields is as marked, and
+ * every one of its envelope recipients has a tag:
  * a mark copied onto other content, or the same message resent to a new
  * recipient, proves nothing and the message is journaled.  A hop that
  * rewrites an identity field (canonical_maps, masquerading) or
@@ -379,11 +380,12 @@ gboolean sjm_mark_believed(const sjm_config *cfg, const sjm_txn *txn, const char
         *why = "unkeyed-trusted-client";
         return TRUE;
     }
-    /* The header itself may have gained fields on the way (relays stamp
-     * their own): identity, body and recipients decide. */
+    /* Identity, body, recipients and every header field but trace fields:
+     * a field added under a copied mark could carry a letter. */
     sjm_mark_check_opts o = {
         .body_digest = txn->has_body_digest ? txn->body_digest : NULL,
         .need_body = TRUE,
+        .check_header = TRUE,
         .rcpts = txn->rcpts,
     };
     return sjm_mark_verify(cfg, v, txn->headers, &o, why);

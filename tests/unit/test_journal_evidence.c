@@ -722,6 +722,20 @@ START_TEST(mark_binds_body_and_recipients)
         g_free(want);
         sjm_txn_free(t);
     }
+    /* A field added under the copied mark (a letter in the header). */
+    g_string_printf(text, "%sX-Letter: the merger closes on Friday\n\n%s", head, ORIGINAL_BODY);
+    t = sjm_test_txn_from_text(text->str, -1, "alice@corp.example", "nobody@other.example", NULL);
+    ck_assert(sjm_bodyhash_spool(t->body, t->body_digest));
+    t->has_body_digest = TRUE;
+    ck_outcome(t, "added:" JOURNAL " journal_unbelieved=mark:headers-changed");
+    sjm_txn_free(t);
+    /* ... while trace fields later hops add are not the mark's business. */
+    g_string_printf(text, "Received: from mx.corp.example by mx2.corp.example\n%s\n%s", head, ORIGINAL_BODY);
+    t = sjm_test_txn_from_text(text->str, -1, "alice@corp.example", "nobody@other.example", NULL);
+    ck_assert(sjm_bodyhash_spool(t->body, t->body_digest));
+    t->has_body_digest = TRUE;
+    ck_outcome(t, "skipped:journaled-upstream journal_evidence=mark:mac");
+    sjm_txn_free(t);
     /* The body never read: not believed. */
     g_string_printf(text, "%s\n%s", head, ORIGINAL_BODY);
     t = sjm_test_txn_from_text(text->str, -1, "alice@corp.example", "nobody@other.example", NULL);
